@@ -1,0 +1,37 @@
+# crnn-tfx: every command a user needs. `make run` and `make test` set up .venv first.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+# tensorflow-transform and TFMA only work with Keras 2; set it before anything imports TensorFlow.
+export TF_USE_LEGACY_KERAS := 1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup run test lint format lock clean
+
+help:  ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 10
+
+setup:  ## Create .venv (Python 3.10) holding exactly requirements.txt; a no-op when up to date.
+	@tools/setup_venv.sh
+
+run: setup  ## Set-up, then the main job on the embedded synthetic data set.
+	$(PY) -m tools.synth_lines --out outputs/data/synth --count 3000 --seed 7 --charset lower
+
+test: setup  ## Set-up, then every test.
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup  ## Ruff: lint and format check.
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup  ## Ruff: fix what it can and format.
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+lock: setup  ## Re-lock requirements.txt from requirements.in (CPython 3.10, x86-64 Linux).
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.10 --python-platform x86_64-unknown-linux-gnu \
+	  --output-file requirements.txt requirements.in
+
+clean:  ## Remove the venv, outputs and caches.
+	rm -rf $(VENV) outputs .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,321 @@
+"""Tests of tools.synth_lines, the synthetic printed-line generator, with real fonts and files."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tools import synth_lines
+from tools.synth_lines import (
+    CHARSETS,
+    CORE_DEJAVU_FONTS,
+    DEFAULT_FONT_DIR,
+    MAX_HEIGHT,
+    MIN_HEIGHT,
+    generate,
+    line_rng,
+    make_text,
+    render_line,
+    resolve_fonts,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CORE_FONT_PATHS = [Path(DEFAULT_FONT_DIR) / name for name in CORE_DEJAVU_FONTS]
+ROW = re.compile(r"images/(\d{6})\.png;(.+)")
+
+pytestmark = pytest.mark.skipif(
+    not any(path.is_file() for path in CORE_FONT_PATHS),
+    reason=f"no core DejaVu fonts in {DEFAULT_FONT_DIR} (install fonts-dejavu-core)",
+)
+
+
+def read_labels(out_dir: Path) -> list[tuple[str, str]]:
+    """(relative image path, label) rows of labels.csv, split on the first ';' only."""
+    text = (out_dir / "labels.csv").read_bytes().decode("utf-8")
+    assert text.endswith("\n") and "\r" not in text
+    return [tuple(row.split(";", 1)) for row in text.splitlines()]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m tools.synth_lines ARGS`` from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-m", "tools.synth_lines", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def assert_clean_text(text: str, chars: str, max_chars: int) -> None:
+    """The make_text contract: non-empty, short enough, charset only, single inner spaces."""
+    assert text, "empty text"
+    assert len(text) <= max_chars, text
+    assert set(text) <= set(chars), text
+    assert text == text.strip() and "  " not in text, repr(text)
+
+
+# --------------------------------------------------------------------------- data sets
+
+
+def test_generate_writes_images_labels_and_settings(tmp_path: Path) -> None:
+    summary = generate(tmp_path, count=12, seed=7)
+
+    rows = read_labels(tmp_path)
+    assert len(rows) == 12
+    for index, (path, label) in enumerate(rows):
+        assert path == f"images/{index:06d}.png"
+        assert_clean_text(label, CHARSETS["full"], 24)
+        with Image.open(tmp_path / path) as image:
+            image.load()
+            assert image.mode == "L"
+            assert MIN_HEIGHT <= image.height <= MAX_HEIGHT, (path, image.size)
+            if len(label) > 1:
+                assert image.width > image.height, (label, image.size)
+    assert summary["count"] == 12 and summary["lines_per_second"] > 0
+    assert Path(summary["labels_csv"]) == tmp_path / "labels.csv"
+
+    settings = json.loads((tmp_path / "generation.json").read_text(encoding="utf-8"))
+    assert settings["seed"] == 7 and settings["count"] == 12
+    assert settings["charset"] == CHARSETS["full"] and settings["version"]
+    assert set(settings["fonts"]) <= set(CORE_DEJAVU_FONTS) and settings["fonts"]
+    assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
+
+
+def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
+    first, second, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    generate(first, count=6, seed=3)
+    generate(second, count=6, seed=3)
+    generate(other, count=6, seed=4)
+
+    assert (first / "labels.csv").read_bytes() == (second / "labels.csv").read_bytes()
+    for path, _ in read_labels(first):
+        assert (first / path).read_bytes() == (second / path).read_bytes(), path
+    assert read_labels(first) != read_labels(other)
+
+
+def test_each_line_depends_only_on_seed_and_index(tmp_path: Path) -> None:
+    generate(tmp_path / "long", count=5, seed=11)
+    generate(tmp_path / "short", count=2, seed=11)
+
+    assert read_labels(tmp_path / "long")[:2] == read_labels(tmp_path / "short")
+    for name in ("000000.png", "000001.png"):
+        long_image = (tmp_path / "long" / "images" / name).read_bytes()
+        assert long_image == (tmp_path / "short" / "images" / name).read_bytes()
+
+
+def test_digits_charset_gives_digit_strings(tmp_path: Path) -> None:
+    generate(tmp_path, count=6, seed=1, charset="digits", max_chars=8)
+
+    labels = [label for _, label in read_labels(tmp_path)]
+    assert all(label.isdigit() and len(label) <= 8 for label in labels), labels
+    lengths = {len(make_text(random.Random(i), "digits", max_chars=5)) for i in range(200)}
+    assert lengths == {1, 2, 3, 4, 5}
+
+
+def test_semicolons_in_labels_read_back_on_the_first_split(tmp_path: Path) -> None:
+    charset = "abcdefghijklmnopqrstuvwxyz;"
+    generate(tmp_path, count=30, seed=5, charset=charset)
+
+    labels = [label for _, label in read_labels(tmp_path)]
+    expected = [make_text(line_rng(5, index), charset) for index in range(30)]
+    assert labels == expected
+    assert any(";" in label for label in labels), "no label with ';' to check"
+
+
+def test_failed_run_leaves_no_labels_csv(tmp_path: Path, monkeypatch) -> None:
+    generate(tmp_path, count=3, seed=0)  # a stale labels.csv that must not survive
+    calls = []
+
+    def render_then_fail(text, font_path, rng):
+        calls.append(text)
+        if len(calls) > 2:
+            raise RuntimeError("disk on fire")
+        return Image.new("L", (60, 32), 255)
+
+    monkeypatch.setattr(synth_lines, "render_line", render_then_fail)
+    with pytest.raises(RuntimeError):
+        generate(tmp_path, count=5, seed=1)
+    assert not (tmp_path / "labels.csv").exists()
+
+
+# --------------------------------------------------------------------------- text
+
+
+@pytest.mark.parametrize(
+    ("charset", "max_chars"),
+    [("full", 24), ("full", 3), ("lower", 24), ("alnum", 12), ("abcdefghijklmnop0123456789-", 20)],
+)
+def test_make_text_respects_charset_and_length(charset: str, max_chars: int) -> None:
+    chars = synth_lines.resolve_charset(charset)
+    rng = random.Random(charset)
+    for _ in range(300):
+        assert_clean_text(make_text(rng, charset, 1, 4, max_chars), chars, max_chars)
+
+
+def test_literal_charset_is_honoured() -> None:
+    rng = random.Random(0)
+    texts = [make_text(rng, "abcdefghijklmnop0123456789-") for _ in range(300)]
+    used = set("".join(texts))
+    assert used <= set("abcdefghijklmnop0123456789- ")
+    assert {"-", " "} <= used and used & set("0123456789") and used & set("abcdefghijklmnop")
+
+
+def test_full_charset_uses_every_character_and_token_kind() -> None:
+    rng = random.Random(1)
+    texts = [make_text(rng, "full") for _ in range(3000)]
+
+    assert set("".join(texts)) == set(CHARSETS["full"])
+    joined = "\n".join(texts)
+    for kind, pattern in {
+        "iso date": r"\d{4}-\d\d-\d\d",
+        "dotted date": r"\d\d\.\d\d\.\d{4}",
+        "month date": r"[A-Za-z]{3} \d{1,2},? \d{4}",
+        "price": r"\$\d{1,3}(,\d{3})*\.\d\d",
+        "time": r"\d\d:\d\d",
+        "code": r"[A-Z]{2,3}-\d{3,5}",
+        "phone": r"\(\d{3}\) \d{3}-\d{4}",
+        "thousands": r"\d,\d{3}",
+    }.items():
+        assert re.search(pattern, joined), f"no {kind} in 3000 lines"
+
+
+def test_min_and_max_tokens_bound_the_word_count() -> None:
+    rng = random.Random(2)
+    counts = {len(make_text(rng, "lower", 2, 2, 60).split(" ")) for _ in range(100)}
+    # Multi-word tokens (dates with month names, phone numbers) can add spaces, never remove.
+    assert min(counts) >= 2
+
+
+@pytest.mark.parametrize("charset", ["", "nosuchcharset", "fulll", "!?"])
+def test_bad_charsets_raise_value_error(charset: str) -> None:
+    with pytest.raises(ValueError, match="charset"):
+        make_text(random.Random(0), charset)
+
+
+# --------------------------------------------------------------------------- images and fonts
+
+
+def test_render_line_gives_legible_greyscale_lines() -> None:
+    font = str(resolve_fonts(None)[0])
+    for seed in range(20):
+        image = render_line("Invoice 1,234.50", font, random.Random(seed))
+        assert image.mode == "L"
+        assert MIN_HEIGHT <= image.height <= MAX_HEIGHT and image.width > 4 * image.height
+        histogram = image.histogram()
+        darkest = next(level for level, n in enumerate(histogram) if n)
+        assert darkest < 128, "no dark ink"
+        assert sum(histogram[160:]) > image.width * image.height / 2, "background not light"
+
+
+def test_resolve_fonts_defaults_to_existing_core_dejavu_files() -> None:
+    fonts = resolve_fonts(None)
+    assert fonts == sorted(fonts) and fonts
+    assert {Path(font).name for font in fonts} <= set(CORE_DEJAVU_FONTS)
+    assert all(Path(font).is_file() for font in fonts)
+
+
+def test_resolve_fonts_searches_directories(tmp_path: Path) -> None:
+    source = next(path for path in CORE_FONT_PATHS if path.is_file())
+    nested = tmp_path / "fonts" / "nested"
+    nested.mkdir(parents=True)
+    shutil.copy(source, nested / "Copy.TTF")
+    (tmp_path / "fonts" / "readme.txt").write_text("not a font")
+
+    fonts = resolve_fonts([str(tmp_path / "fonts")])
+    assert [Path(font).name for font in fonts] == ["Copy.TTF"]
+
+
+def test_resolve_fonts_names_bad_paths(tmp_path: Path) -> None:
+    empty, broken = tmp_path / "empty", tmp_path / "broken.ttf"
+    empty.mkdir()
+    broken.write_text("not a font")
+    for path in (tmp_path / "missing", empty, broken):
+        with pytest.raises(ValueError, match=re.escape(str(path))):
+            resolve_fonts([str(path)])
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_writes_files_and_prints_a_summary(tmp_path: Path) -> None:
+    out = tmp_path / "data"
+    result = run_cli("--out", str(out), "--count", "5", "--seed", "2", "--charset", "alnum")
+
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(
+        rf"wrote 5 lines to {re.escape(str(out))} in [\d.]+ s \(\d+ lines/s\)\n", result.stdout
+    )
+    rows = read_labels(out)
+    assert [path for path, _ in rows] == [f"images/{i:06d}.png" for i in range(5)]
+    assert all((out / path).is_file() for path, _ in rows)
+    assert all(set(label) <= set(CHARSETS["alnum"]) for _, label in rows)
+    assert json.loads((out / "generation.json").read_text())["charset_name"] == "alnum"
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--fonts", "{tmp}/no-such-font.ttf"], "no-such-font.ttf"),
+        (["--fonts", "{tmp}/empty-font-dir"], "empty-font-dir"),
+        (["--charset", "nosuchcharset"], "nosuchcharset"),
+    ],
+)
+def test_cli_reports_bad_arguments_in_one_line(tmp_path: Path, args: list[str], named: str):
+    (tmp_path / "empty-font-dir").mkdir()
+    out = tmp_path / "out"
+    args = [arg.format(tmp=tmp_path) for arg in args]
+    result = run_cli("--out", str(out), "--count", "3", *args)
+
+    assert result.returncode == 2
+    assert named in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (out / "labels.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--count", "0"], "count"),
+        (["--count", "3", "--charset", "?!"], "cannot spell"),
+        (["--count", "3", "--charset", ""], "empty charset"),
+        (["--count", "3", "--min-tokens", "3", "--max-tokens", "2"], "min-tokens"),
+    ],
+)
+def test_main_rejects_bad_settings_with_status_2(tmp_path: Path, capsys, args, named) -> None:
+    out = tmp_path / "out"
+    assert synth_lines.main(["--out", str(out), *args]) == 2
+    assert named in capsys.readouterr().err
+    assert not (out / "labels.csv").exists()
+
+
+def test_main_rejects_an_out_path_that_is_a_file(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "taken"
+    out.write_text("a file")
+    assert synth_lines.main(["--out", str(out), "--count", "2"]) == 2
+    assert "not a directory" in capsys.readouterr().err
+    assert out.read_text() == "a file"
+
+
+def test_help_describes_the_output_format(capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        synth_lines.main(["--help"])
+    assert exit_info.value.code == 0
+    help_text = capsys.readouterr().out
+    for expected in ("--fonts", "--charset", "--max-chars", "labels.csv", "generation.json"):
+        assert expected in help_text
+
+
+def test_word_list_is_sorted_unique_lowercase_ascii() -> None:
+    lines = synth_lines.WORDS_PATH.read_text(encoding="utf-8").splitlines()
+    assert 1000 <= len(lines) <= 1500
+    assert lines == sorted(set(lines))
+    assert all(re.fullmatch(r"[a-z]+", word) for word in lines)

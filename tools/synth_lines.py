@@ -1,0 +1,878 @@
+"""Synthetic printed text lines: the project's embedded default data set.
+
+The pipeline needs labelled text-line images that anyone can make offline, without downloads.
+This module replaces tf.crnn's example data and its MNIST number generator: it draws words from
+``tools/data/words.txt`` mixed with numbers, dates, prices, times and codes, renders each line
+with a real font (the core DejaVu fonts by default) and degrades it a little (rotation, blur,
+noise, JPEG) so that a CRNN trained on it learns to read printed lines, not one clean rendering.
+
+Output, in tf.crnn's format::
+
+    OUT/images/000000.png ...   greyscale line images, 28-48 px high
+    OUT/labels.csv              one row per line: ``images/000000.png;label`` (UTF-8, no header)
+    OUT/generation.json         the parameters used: seed, count, fonts, charset, version
+
+Labels may contain ``;`` (the ``full`` charset has it): split each row on the first ``;`` only.
+Each line depends only on (seed, index), so the same arguments give byte-identical files.
+
+Command line::
+
+    python -m tools.synth_lines --out data/synth --count 1000 --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import functools
+import io
+import json
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import PIL
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
+
+GENERATOR_VERSION = "1.0.0"
+
+DEFAULT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
+CORE_DEJAVU_FONTS = (
+    "DejaVuSans.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSansMono.ttf",
+    "DejaVuSansMono-Bold.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSerif-Bold.ttf",
+)
+FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
+WORDS_PATH = Path(__file__).resolve().parent / "data" / "words.txt"
+
+DIGITS = "0123456789"
+LOWERCASE = "abcdefghijklmnopqrstuvwxyz"
+UPPERCASE = LOWERCASE.upper()
+PUNCTUATION = ".,:;!?'\"-/()&%$#+*=@"
+CHARSETS: dict[str, str] = {
+    "digits": DIGITS,
+    "lower": LOWERCASE + DIGITS + " .,-",
+    "alnum": LOWERCASE + UPPERCASE + DIGITS + " ",
+    "full": LOWERCASE + UPPERCASE + DIGITS + " " + PUNCTUATION,
+}
+DEFAULT_CHARSET = "full"
+
+MIN_HEIGHT = 28
+MAX_HEIGHT = 48
+MAX_ROTATION_DEGREES = 1.5
+MAX_BLUR_RADIUS = 1.0
+MAX_NOISE_SIGMA = 10.0
+JPEG_PROBABILITY = 0.3
+JPEG_QUALITY = (30, 90)
+
+PROBE_DRAWS = 200  # draws per token format when checking that a charset can use it
+TRIES_PER_TOKEN = 8  # re-draws of one format before giving up on it for this token
+DRAWS_PER_WANTED_TOKEN = 6  # token draws allowed per wanted token before a line is finished
+
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+CASES: dict[str, Callable[[str], str]] = {
+    "lower": str.lower,
+    "title": str.title,
+    "upper": str.upper,
+}
+CASE_WEIGHTS = {"lower": 6.0, "title": 3.0, "upper": 1.0}
+
+
+class SynthError(ValueError):
+    """A problem with the generator's inputs; the CLI reports it as one line, exit status 2."""
+
+
+# --------------------------------------------------------------------------- fonts
+
+
+def resolve_fonts(paths: Sequence[str] | None) -> list[str]:
+    """Return the font files to draw with, sorted, each checked to load in Pillow.
+
+    ``None`` means the core DejaVu fonts in ``DEFAULT_FONT_DIR`` that exist. Otherwise each path
+    is a font file or a directory searched recursively for .ttf/.otf/.ttc files.
+    Raises ``ValueError`` (``SynthError``) naming the path and the fix when a path does not
+    exist, a directory holds no fonts, a file cannot be loaded, or nothing is left.
+    """
+    if paths is None:
+        found = [str(Path(DEFAULT_FONT_DIR) / name) for name in CORE_DEJAVU_FONTS]
+        fonts = [path for path in found if os.path.isfile(path)]
+        if not fonts:
+            raise SynthError(
+                f"no core DejaVu fonts in {DEFAULT_FONT_DIR}; install fonts-dejavu-core "
+                "or pass --fonts FILE_OR_DIR"
+            )
+    else:
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        fonts = [font for path in paths for font in font_files_at(os.fspath(path))]
+        if not fonts:
+            raise SynthError("no font paths given; pass --fonts with a font file or directory")
+    unique = sorted(set(fonts))
+    for font in unique:
+        check_font_loads(font)
+    return unique
+
+
+def font_files_at(path: str) -> list[str]:
+    """The font files a --fonts argument names: the file itself or those under a directory."""
+    if os.path.isfile(path):
+        return [os.path.abspath(path)]
+    if os.path.isdir(path):
+        fonts = [
+            os.path.abspath(found)
+            for found in Path(path).rglob("*")
+            if found.suffix.lower() in FONT_SUFFIXES and found.is_file()
+        ]
+        if not fonts:
+            raise SynthError(
+                f"font directory {path} holds no .ttf/.otf/.ttc files; "
+                "pass a directory with fonts or a font file"
+            )
+        return fonts
+    raise SynthError(
+        f"font path {path} does not exist; pass an existing font file or directory "
+        f"(the defaults are in {DEFAULT_FONT_DIR})"
+    )
+
+
+def check_font_loads(path: str) -> None:
+    """Raise SynthError unless Pillow can load ``path`` as a font."""
+    try:
+        load_font(path, 16)
+    except (OSError, ValueError) as error:
+        raise SynthError(
+            f"cannot load font {path} ({error}); pass a TrueType/OpenType font file"
+        ) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def load_font(path: str, size: int) -> ImageFont.FreeTypeFont:
+    """The font at ``path`` in pixel ``size``, cached: lines reuse a few dozen sizes."""
+    return ImageFont.truetype(path, size)
+
+
+@functools.lru_cache(maxsize=256)
+def line_height_per_pixel_size(path: str) -> float:
+    """Ascent plus descent per pixel of font size, to pick the size for a wanted line height."""
+    ascent, descent = load_font(path, 100).getmetrics()
+    return (ascent + descent) / 100
+
+
+# --------------------------------------------------------------------------- charsets
+
+
+def resolve_charset(name_or_chars: str) -> str:
+    """Return the allowed characters for a preset name or a literal string of characters.
+
+    A literal gets a space added (tokens are joined by spaces) unless it is digits only.
+    Raises SynthError for an empty charset, non-printable characters, or a literal that looks
+    like a mistyped preset name (it repeats a character or is close to a preset's name).
+    """
+    if name_or_chars in CHARSETS:
+        return CHARSETS[name_or_chars]
+    presets = ", ".join(CHARSETS)
+    if not name_or_chars:
+        raise SynthError(f"empty charset; use a preset ({presets}) or a string of characters")
+    unprintable = sorted({char for char in name_or_chars if not char.isprintable()})
+    if unprintable:
+        raise SynthError(
+            f"charset has non-printable characters {unprintable!r}; labels must be one line"
+        )
+    if looks_like_preset_name(name_or_chars):
+        hint = difflib.get_close_matches(name_or_chars, list(CHARSETS), n=1)
+        did_you_mean = f"did you mean {hint[0]!r}? " if hint else ""
+        raise SynthError(
+            f"unknown charset {name_or_chars!r}: not a preset ({presets}); {did_you_mean}"
+            "a literal charset lists each allowed character once"
+        )
+    chars = "".join(dict.fromkeys(name_or_chars))
+    if not is_digits_only(chars) and " " not in chars:
+        chars += " "
+    return chars
+
+
+def looks_like_preset_name(text: str) -> bool:
+    """True for a would-be literal charset that repeats a character or nearly names a preset."""
+    repeats = len(set(text)) < len(text)
+    return repeats or bool(difflib.get_close_matches(text, list(CHARSETS), n=1, cutoff=0.75))
+
+
+def is_digits_only(chars: str) -> bool:
+    """True when every character is an ASCII digit: the charset of a number generator."""
+    return bool(chars) and set(chars) <= set(DIGITS)
+
+
+# --------------------------------------------------------------------------- text
+
+
+@functools.lru_cache(maxsize=1)
+def load_words() -> tuple[str, ...]:
+    """The word list shipped in tools/data/words.txt."""
+    return tuple(WORDS_PATH.read_text(encoding="utf-8").split())
+
+
+@dataclass(frozen=True)
+class Alphabet:
+    """What a charset allows, precomputed: the characters, digits, code letters, cased words."""
+
+    allowed: frozenset[str]
+    digits: str
+    code_letters: str
+    words: dict[str, tuple[str, ...]]
+
+
+def make_alphabet(chars: str) -> Alphabet:
+    """Precompute an Alphabet for the allowed characters ``chars``."""
+    allowed = frozenset(chars)
+    cased_words = {
+        case: tuple(word for word in map(CASES[case], load_words()) if set(word) <= allowed)
+        for case in CASES
+    }
+    upper = "".join(char for char in UPPERCASE if char in allowed)
+    lower = "".join(char for char in LOWERCASE if char in allowed)
+    return Alphabet(
+        allowed=allowed,
+        digits="".join(char for char in DIGITS if char in allowed),
+        code_letters=upper or lower,
+        words={case: words for case, words in cased_words.items() if words},
+    )
+
+
+def any_word(rng: random.Random, alphabet: Alphabet) -> str:
+    """A word from the list in a random case the charset allows ('' when none fits)."""
+    cases = list(alphabet.words)
+    if not cases:
+        return ""
+    case = rng.choices(cases, weights=[CASE_WEIGHTS[case] for case in cases])[0]
+    return rng.choice(alphabet.words[case])
+
+
+def cased(
+    rng: random.Random, word: str, alphabet: Alphabet, cases: Sequence[str] = tuple(CASES)
+) -> str:
+    """``word`` in a random one of ``cases`` that the charset allows (Title when none does)."""
+    variants = [CASES[case](word) for case in cases]
+    allowed = [variant for variant in variants if set(variant) <= alphabet.allowed]
+    return rng.choice(allowed) if allowed else word.title()
+
+
+def word_with(rng: random.Random, alphabet: Alphabet, before: str, after: str) -> str:
+    """A word between ``before`` and ``after`` ('' when the charset allows no word)."""
+    word = any_word(rng, alphabet)
+    return f"{before}{word}{after}" if word else ""
+
+
+def digit_run(rng: random.Random, length: int) -> str:
+    """``length`` random decimal digits."""
+    return "".join(rng.choices(DIGITS, k=length))
+
+
+def letter_run(rng: random.Random, alphabet: Alphabet, length: int) -> str:
+    """``length`` random code letters (upper case when allowed); 'A's when there are none."""
+    return "".join(rng.choices(alphabet.code_letters or "A", k=length))
+
+
+def random_date(rng: random.Random) -> tuple[int, int, int]:
+    """A (year, month, day) between 1950 and 2035."""
+    return rng.randint(1950, 2035), rng.randint(1, 12), rng.randint(1, 28)
+
+
+def money(rng: random.Random) -> str:
+    """An amount with cents and thousands separators, spread over several magnitudes."""
+    cents = rng.randrange(1, 10 ** rng.randint(3, 9))
+    return f"{cents // 100:,}.{cents % 100:02d}"
+
+
+def word_in_case(case: str) -> Callable[[random.Random, Alphabet], str]:
+    """A token format drawing a word in one case."""
+
+    def draw(rng: random.Random, alphabet: Alphabet) -> str:
+        words = alphabet.words.get(case)
+        return rng.choice(words) if words else ""
+
+    return draw
+
+
+def integer(rng: random.Random, _: Alphabet) -> str:
+    """An integer of 1 to 5 digits: 7, 4821."""
+    return str(rng.randrange(10 ** rng.randint(1, 5)))
+
+
+def decimal(rng: random.Random, _: Alphabet) -> str:
+    """A decimal number: 3.14, 0.5, 12.125."""
+    places = rng.randint(1, 3)
+    return f"{rng.randrange(1000)}.{digit_run(rng, places)}"
+
+
+def thousands(rng: random.Random, _: Alphabet) -> str:
+    """An integer with thousands separators: 12,345."""
+    return f"{rng.randrange(1000, 10_000_000):,}"
+
+
+def signed(rng: random.Random, _: Alphabet) -> str:
+    """A signed integer: -42, +7."""
+    return rng.choice("-+") + str(rng.randrange(1, 1000))
+
+
+def percent(rng: random.Random, _: Alphabet) -> str:
+    """A percentage: 12%, 7.5%."""
+    whole = rng.randrange(101)
+    return f"{whole}.{rng.randrange(10)}%" if rng.random() < 0.3 else f"{whole}%"
+
+
+def ordinal(rng: random.Random, _: Alphabet) -> str:
+    """An ordinal number: 1st, 22nd, 13th."""
+    number = rng.randrange(1, 100)
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{'th' if 10 <= number % 100 <= 20 else suffix}"
+
+
+def iso_date(rng: random.Random, _: Alphabet) -> str:
+    """An ISO date: 2024-03-15."""
+    year, month, day = random_date(rng)
+    return f"{year}-{month:02d}-{day:02d}"
+
+
+def slash_date(rng: random.Random, _: Alphabet) -> str:
+    """A day/month or month/day date: 15/03/2024, 03/15/24."""
+    year, month, day = random_date(rng)
+    first, second = (day, month) if rng.random() < 0.5 else (month, day)
+    return f"{first:02d}/{second:02d}/{year if rng.random() < 0.7 else year % 100:02d}"
+
+
+def dot_date(rng: random.Random, _: Alphabet) -> str:
+    """A dotted date: 15.03.2024."""
+    year, month, day = random_date(rng)
+    return f"{day:02d}.{month:02d}.{year}"
+
+
+def month_name_date(rng: random.Random, alphabet: Alphabet) -> str:
+    """A date with a month name: Mar 15 2024, Mar 15, 2024, 15 MAR 2024."""
+    year, month, day = random_date(rng)
+    name = cased(rng, MONTHS[month - 1], alphabet)
+    pattern = rng.choice(("{m} {d} {y}", "{m} {d}, {y}", "{d} {m} {y}"))
+    return pattern.format(m=name, d=day, y=year)
+
+
+def dollar_price(rng: random.Random, _: Alphabet) -> str:
+    """A dollar price: $12.99, $1,234.50, $5."""
+    return "$" + (money(rng) if rng.random() < 0.8 else str(rng.randrange(1, 1000)))
+
+
+def plain_price(rng: random.Random, _: Alphabet) -> str:
+    """An amount without currency: 1,234.50."""
+    return money(rng)
+
+
+def clock_time(rng: random.Random, _: Alphabet) -> str:
+    """A 24-hour time: 12:45."""
+    hour, minute = rng.randrange(24), rng.randrange(60)
+    return f"{hour:02d}:{minute:02d}"
+
+
+def clock_time_seconds(rng: random.Random, _: Alphabet) -> str:
+    """A time with seconds: 09:05:33."""
+    return f"{rng.randrange(24):02d}:{rng.randrange(60):02d}:{rng.randrange(60):02d}"
+
+
+def twelve_hour_time(rng: random.Random, alphabet: Alphabet) -> str:
+    """A 12-hour time: 7:30 pm."""
+    hour, minute = rng.randint(1, 12), rng.randrange(60)
+    return (
+        f"{hour}:{minute:02d} {cased(rng, rng.choice(('am', 'pm')), alphabet, ('lower', 'upper'))}"
+    )
+
+
+def letter_code(rng: random.Random, alphabet: Alphabet) -> str:
+    """A reference code: AB-1234."""
+    letters = letter_run(rng, alphabet, rng.randint(2, 3))
+    return f"{letters}-{digit_run(rng, rng.randint(3, 5))}"
+
+
+def hash_code(rng: random.Random, alphabet: Alphabet) -> str:
+    """A numbered code: #A12-334."""
+    return f"#{letter_run(rng, alphabet, 1)}{digit_run(rng, 2)}-{digit_run(rng, 3)}"
+
+
+def phone_number(rng: random.Random, _: Alphabet) -> str:
+    """A phone number: (555) 123-4567, 555-123-4567, +1 555 123 4567."""
+    area, exchange, line = digit_run(rng, 3), digit_run(rng, 3), digit_run(rng, 4)
+    pattern = rng.choice(("({a}) {e}-{n}", "{a}-{e}-{n}", "+1 {a} {e} {n}"))
+    return pattern.format(a=area, e=exchange, n=line)
+
+
+def zip_code(rng: random.Random, _: Alphabet) -> str:
+    """A US zip code: 90210, 90210-1234."""
+    code = digit_run(rng, 5)
+    return f"{code}-{digit_run(rng, 4)}" if rng.random() < 0.3 else code
+
+
+def punctuated_word(rng: random.Random, alphabet: Alphabet) -> str:
+    """A word with trailing punctuation: end. or, wait!"""
+    return word_with(rng, alphabet, "", rng.choice(".,:;!?"))
+
+
+def quoted_word(rng: random.Random, alphabet: Alphabet) -> str:
+    """A quoted or parenthesised word: \"word\", 'word', (word)."""
+    opening, closing = rng.choice(('""', "''", "()"))
+    return word_with(rng, alphabet, opening, closing)
+
+
+def possessive_word(rng: random.Random, alphabet: Alphabet) -> str:
+    """A possessive: friend's."""
+    return word_with(rng, alphabet, "", "'s")
+
+
+def email_address(rng: random.Random, alphabet: Alphabet) -> str:
+    """An e-mail address: info@market.com."""
+    user, host = any_word(rng, alphabet).lower(), any_word(rng, alphabet).lower()
+    domain = rng.choice(("com", "org", "net"))
+    return f"{user}@{host}.{domain}" if user and host else ""
+
+
+def arithmetic(rng: random.Random, _: Alphabet) -> str:
+    """A small sum: 3+4=7, 12*3=36."""
+    left, right = rng.randrange(1, 100), rng.randrange(1, 100)
+    operator = rng.choice("+-*")
+    result = {"+": left + right, "-": left - right, "*": left * right}[operator]
+    return f"{left}{operator}{right}={result}"
+
+
+def symbol(rng: random.Random, _: Alphabet) -> str:
+    """A standalone symbol: &, +, =, *, /, -."""
+    return rng.choice("&+=*/-")
+
+
+@dataclass(frozen=True)
+class TokenFormat:
+    """One kind of token (a word in title case, an ISO date, a price...) and how often to use it."""
+
+    name: str
+    weight: float
+    draw: Callable[[random.Random, Alphabet], str]
+
+
+TOKEN_FORMATS = (
+    TokenFormat("word_lower", 40, word_in_case("lower")),
+    TokenFormat("word_title", 14, word_in_case("title")),
+    TokenFormat("word_upper", 5, word_in_case("upper")),
+    TokenFormat("punctuated_word", 5, punctuated_word),
+    TokenFormat("quoted_word", 2, quoted_word),
+    TokenFormat("possessive_word", 1, possessive_word),
+    TokenFormat("email_address", 1, email_address),
+    TokenFormat("symbol", 1, symbol),
+    TokenFormat("integer", 6, integer),
+    TokenFormat("decimal", 3, decimal),
+    TokenFormat("thousands", 2, thousands),
+    TokenFormat("signed", 1, signed),
+    TokenFormat("percent", 2, percent),
+    TokenFormat("ordinal", 1, ordinal),
+    TokenFormat("arithmetic", 1, arithmetic),
+    TokenFormat("iso_date", 1.5, iso_date),
+    TokenFormat("slash_date", 1.5, slash_date),
+    TokenFormat("dot_date", 1, dot_date),
+    TokenFormat("month_name_date", 2, month_name_date),
+    TokenFormat("dollar_price", 3, dollar_price),
+    TokenFormat("plain_price", 1.5, plain_price),
+    TokenFormat("clock_time", 2, clock_time),
+    TokenFormat("clock_time_seconds", 1, clock_time_seconds),
+    TokenFormat("twelve_hour_time", 1, twelve_hour_time),
+    TokenFormat("letter_code", 2, letter_code),
+    TokenFormat("hash_code", 1, hash_code),
+    TokenFormat("phone_number", 1.5, phone_number),
+    TokenFormat("zip_code", 1, zip_code),
+)
+
+
+@dataclass(frozen=True)
+class TextPlan:
+    """The token formats a charset can satisfy, ready for weighted drawing."""
+
+    chars: str
+    alphabet: Alphabet
+    digits_only: bool
+    formats: tuple[TokenFormat, ...]
+    cumulative_weights: tuple[float, ...]
+
+
+@functools.lru_cache(maxsize=64)
+def text_plan(charset: str) -> TextPlan:
+    """Resolve ``charset`` and find the token formats that can produce text in it.
+
+    Raises SynthError when no format can (for example a charset of punctuation only).
+    """
+    chars = resolve_charset(charset)
+    alphabet = make_alphabet(chars)
+    digits_only = is_digits_only(chars)
+    formats = () if digits_only else tuple(f for f in TOKEN_FORMATS if can_draw(f, alphabet))
+    if not digits_only and not formats:
+        raise SynthError(
+            f"charset {charset!r} cannot spell any word, number, date, price, time or code; "
+            "add letters or digits to it"
+        )
+    cumulative = tuple(np.cumsum([f.weight for f in formats]).tolist())
+    return TextPlan(chars, alphabet, digits_only, formats, cumulative)
+
+
+def can_draw(token_format: TokenFormat, alphabet: Alphabet) -> bool:
+    """True when some of a fixed sample of the format's tokens fit the alphabet."""
+    rng = random.Random(f"probe:{token_format.name}")
+    return any(fits(token_format.draw(rng, alphabet), alphabet) for _ in range(PROBE_DRAWS))
+
+
+def fits(token: str, alphabet: Alphabet) -> bool:
+    """True when ``token`` is non-empty and uses only allowed characters."""
+    return bool(token) and set(token) <= alphabet.allowed
+
+
+def draw_token(rng: random.Random, plan: TextPlan) -> str:
+    """A token from a random format of the plan, or '' when its draws kept missing the charset."""
+    token_format = rng.choices(plan.formats, cum_weights=plan.cumulative_weights)[0]
+    for _ in range(TRIES_PER_TOKEN):
+        token = token_format.draw(rng, plan.alphabet)
+        if fits(token, plan.alphabet):
+            return token
+    return ""
+
+
+def check_text_limits(min_tokens: int, max_tokens: int, max_chars: int) -> None:
+    """Raise SynthError unless 1 <= min_tokens <= max_tokens and max_chars >= 1."""
+    if not 1 <= min_tokens <= max_tokens:
+        raise SynthError(f"need 1 <= min-tokens <= max-tokens, got {min_tokens} and {max_tokens}")
+    if max_chars < 1:
+        raise SynthError(f"max-chars must be at least 1, got {max_chars}")
+
+
+def make_text(
+    rng: random.Random,
+    charset: str,
+    min_tokens: int = 1,
+    max_tokens: int = 4,
+    max_chars: int = 24,
+) -> str:
+    """One line of text: words mixed with numbers, dates, prices, times and codes.
+
+    ``charset`` is a preset name or literal characters (see ``resolve_charset``). The result is
+    non-empty, at most ``max_chars`` long, uses only charset characters and single spaces between
+    tokens. A digits-only charset gives a digit string 1 to ``max_chars`` long.
+    """
+    check_text_limits(min_tokens, max_tokens, max_chars)
+    plan = text_plan(charset)
+    if plan.digits_only:
+        return "".join(rng.choices(plan.alphabet.digits, k=rng.randint(1, max_chars)))
+    wanted = rng.randint(min_tokens, max_tokens)
+    tokens: list[str] = []
+    length = -1  # the joining spaces number one less than the tokens
+    for _ in range(wanted * DRAWS_PER_WANTED_TOKEN):
+        token = draw_token(rng, plan)
+        if token and length + 1 + len(token) <= max_chars:
+            tokens.append(token)
+            length += 1 + len(token)
+            if len(tokens) == wanted:
+                break
+    return " ".join(tokens) if tokens else shortened_token(rng, plan, max_chars)
+
+
+def shortened_token(rng: random.Random, plan: TextPlan, max_chars: int) -> str:
+    """The start of a drawn token, for limits so tight that no whole token fits."""
+    for _ in range(100):
+        token = draw_token(rng, plan)[:max_chars].rstrip()
+        if token:
+            return token
+    return next(char for char in plan.chars if char != " ")
+
+
+# --------------------------------------------------------------------------- images
+
+
+def render_line(text: str, font_path: str, rng: random.Random) -> Image.Image:
+    """Draw ``text`` as a printed line: a greyscale ("L") image 28 to 48 px high.
+
+    Random font size, margins and grey levels, then mild degradations with random strengths:
+    rotation within +-1.5 degrees, Gaussian blur, Gaussian noise and sometimes a JPEG round trip.
+    """
+    image, background = draw_text(text, font_path, rng)
+    image = rotate_slightly(image, background, rng)
+    image = fit_height(image)
+    image = blur(image, rng)
+    image = add_noise(image, rng)
+    return jpeg_round_trip(image, rng)
+
+
+def draw_text(text: str, font_path: str, rng: random.Random) -> tuple[Image.Image, int]:
+    """Dark text on a light background with a few pixels of margin; returns (image, bg grey)."""
+    height = rng.randint(MIN_HEIGHT, MAX_HEIGHT - 2)
+    top, bottom = rng.randint(1, 4), rng.randint(1, 4)
+    left, right = rng.randint(1, 8), rng.randint(1, 8)
+    size = max(8, round((height - top - bottom) / line_height_per_pixel_size(font_path)))
+    font = load_font(font_path, size)
+    ascent, descent = font.getmetrics()
+    x0, y0, x1, y1 = font.getbbox(text)
+    ink_top, ink_bottom = min(0, y0), max(ascent + descent, y1)
+    background = rng.randint(165, 255)
+    ink = rng.randint(0, min(90, background - 110))
+    size_px = (x1 - x0 + left + right, ink_bottom - ink_top + top + bottom)
+    image = Image.new("L", size_px, background)
+    ImageDraw.Draw(image).text((left - x0, top - ink_top), text, font=font, fill=ink)
+    return image, background
+
+
+def rotate_slightly(image: Image.Image, background: int, rng: random.Random) -> Image.Image:
+    """Rotate by a small random angle, kept small enough that the line stays <= MAX_HEIGHT."""
+    width, height = image.size
+    room = max(0.0, min(1.0, (MAX_HEIGHT - 2 - height) / width))
+    limit = min(MAX_ROTATION_DEGREES, math.degrees(math.asin(room)))
+    angle = rng.uniform(-limit, limit)
+    if abs(angle) < 0.05:
+        return image
+    return image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=background)
+
+
+def fit_height(image: Image.Image) -> Image.Image:
+    """Scale the image, keeping its aspect, into MIN_HEIGHT..MAX_HEIGHT when it is outside."""
+    width, height = image.size
+    target = min(max(height, MIN_HEIGHT), MAX_HEIGHT)
+    if target == height:
+        return image
+    return image.resize((max(1, round(width * target / height)), target), Image.Resampling.BILINEAR)
+
+
+def blur(image: Image.Image, rng: random.Random) -> Image.Image:
+    """Gaussian blur with a random radius up to MAX_BLUR_RADIUS (none below 0.2)."""
+    radius = rng.uniform(0.0, MAX_BLUR_RADIUS)
+    return image.filter(ImageFilter.GaussianBlur(radius)) if radius >= 0.2 else image
+
+
+def add_noise(image: Image.Image, rng: random.Random) -> Image.Image:
+    """Additive Gaussian noise with a random sigma up to MAX_NOISE_SIGMA grey levels."""
+    sigma = rng.uniform(0.0, MAX_NOISE_SIGMA)
+    noise_seed = rng.getrandbits(64)
+    if sigma < 0.5:
+        return image
+    noise = np.random.default_rng(noise_seed).standard_normal(
+        (image.height, image.width), dtype=np.float32
+    )
+    pixels = np.asarray(image, dtype=np.float32) + noise * np.float32(sigma)
+    return Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8))
+
+
+def jpeg_round_trip(image: Image.Image, rng: random.Random) -> Image.Image:
+    """With probability JPEG_PROBABILITY, encode as JPEG (random quality) and decode again."""
+    roll, quality = rng.random(), rng.randint(*JPEG_QUALITY)
+    if roll >= JPEG_PROBABILITY:
+        return image
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=quality)
+    buffer.seek(0)
+    with Image.open(buffer) as decoded:
+        return decoded.convert("L")
+
+
+# --------------------------------------------------------------------------- data sets
+
+
+def line_rng(seed: int, index: int) -> random.Random:
+    """The random stream of line ``index``: a function of (seed, index) only."""
+    return random.Random(f"{seed}:{index}")
+
+
+def make_line(
+    seed: int,
+    index: int,
+    fonts: Sequence[str],
+    charset: str = DEFAULT_CHARSET,
+    min_tokens: int = 1,
+    max_tokens: int = 4,
+    max_chars: int = 24,
+) -> tuple[str, Image.Image]:
+    """Line ``index`` of the data set ``seed``: its label and image (``fonts`` in fixed order)."""
+    rng = line_rng(seed, index)
+    text = make_text(rng, charset, min_tokens, max_tokens, max_chars)
+    font = fonts[rng.randrange(len(fonts))]
+    return text, render_line(text, font, rng)
+
+
+def generate(
+    out_dir: str | os.PathLike[str],
+    count: int,
+    seed: int,
+    fonts: Sequence[str] | None = None,
+    charset: str = DEFAULT_CHARSET,
+    min_tokens: int = 1,
+    max_tokens: int = 4,
+    max_chars: int = 24,
+) -> dict:
+    """Write ``count`` lines to ``out_dir``: images/NNNNNN.png, labels.csv, generation.json.
+
+    Deterministic: the same arguments give byte-identical images and labels.csv. Images are
+    written first and labels.csv last (atomically), so a labels.csv never lists missing images.
+    Returns a summary: count, seconds, lines_per_second and the output paths.
+    Raises SynthError (a ValueError) for bad arguments before writing anything.
+    """
+    started = time.perf_counter()
+    if count < 1:
+        raise SynthError(f"count must be at least 1, got {count}")
+    check_text_limits(min_tokens, max_tokens, max_chars)
+    font_paths = resolve_fonts(fonts)
+    plan = text_plan(charset)
+    out = Path(out_dir)
+    images_dir = prepare_output_dir(out)
+    labels_path, metadata_path = out / "labels.csv", out / "generation.json"
+    labels_path.unlink(missing_ok=True)  # a stale index must never describe the new images
+    digits = max(6, len(str(count - 1)))
+    rows = []
+    for index in range(count):
+        text, image = make_line(seed, index, font_paths, charset, min_tokens, max_tokens, max_chars)
+        name = f"{index:0{digits}d}.png"
+        image.save(images_dir / name, format="PNG")
+        rows.append(f"images/{name};{text}\n")
+    settings = generation_settings(count, seed, font_paths, charset, plan.chars)
+    settings.update(min_tokens=min_tokens, max_tokens=max_tokens, max_chars=max_chars)
+    write_atomically(metadata_path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
+    write_atomically(labels_path, "".join(rows))
+    seconds = time.perf_counter() - started
+    return {
+        "count": count,
+        "seconds": seconds,
+        "lines_per_second": count / seconds if seconds > 0 else float("inf"),
+        "out_dir": str(out),
+        "images_dir": str(images_dir),
+        "labels_csv": str(labels_path),
+        "generation_json": str(metadata_path),
+    }
+
+
+def prepare_output_dir(out: Path) -> Path:
+    """Create ``out/images`` and return it; SynthError when ``out`` is a file or not creatable."""
+    if out.exists() and not out.is_dir():
+        raise SynthError(f"--out {out} exists and is not a directory; pick a directory path")
+    images_dir = out / "images"
+    try:
+        images_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SynthError(f"cannot create {images_dir}: {error.strerror or error}") from None
+    return images_dir
+
+
+def generation_settings(
+    count: int, seed: int, fonts: Sequence[str], charset: str, chars: str
+) -> dict:
+    """What generation.json records: enough to make the same data set again."""
+    return {
+        "generator": "tools.synth_lines",
+        "version": GENERATOR_VERSION,
+        "seed": seed,
+        "count": count,
+        "fonts": [Path(font).name for font in fonts],
+        "charset_name": charset if charset in CHARSETS else "literal",
+        "charset": chars,
+        "label_format": "path;label (path relative to labels.csv; split on the first ';')",
+        "pillow": PIL.__version__,
+        "freetype": features.version("freetype2"),
+        "numpy": np.__version__,
+    }
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write UTF-8 ``text`` with \\n line ends to a temporary name, then rename it to ``path``."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argparse parser of ``python -m tools.synth_lines``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.synth_lines",
+        description=(
+            "Generate synthetic printed text-line images with labels for CRNN training:\n"
+            "words, numbers, dates, prices, times and codes rendered with real fonts,\n"
+            "then mildly rotated, blurred, noised and sometimes JPEG-compressed."
+        ),
+        epilog=(
+            "output:\n"
+            "  OUT/images/000000.png ...  greyscale PNG lines, 28-48 px high\n"
+            "  OUT/labels.csv             tf.crnn format, one row per line, no header, UTF-8:\n"
+            "                             images/000000.png;label  (split on the first ';')\n"
+            "  OUT/generation.json        seed, count, fonts, charset and generator version\n"
+            "The same arguments always give byte-identical images and labels."
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--out", required=True, help="output directory (created if missing)")
+    parser.add_argument("--count", type=int, required=True, help="number of lines to write")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument(
+        "--fonts",
+        nargs="+",
+        action="extend",
+        metavar="PATH",
+        help=(
+            "font files (.ttf/.otf/.ttc) or directories searched recursively for them "
+            f"(default: the core DejaVu fonts in {DEFAULT_FONT_DIR})"
+        ),
+    )
+    parser.add_argument(
+        "--charset",
+        default=DEFAULT_CHARSET,
+        metavar="NAME_OR_CHARS",
+        help=(
+            f"allowed label characters: a preset ({', '.join(CHARSETS)}) or a literal string "
+            "listing each allowed character once; space is added unless it is digits only, "
+            "and a digits-only charset makes digit strings (default: full)"
+        ),
+    )
+    parser.add_argument(
+        "--min-tokens", type=int, default=1, help="fewest tokens per line (default: 1)"
+    )
+    parser.add_argument(
+        "--max-tokens", type=int, default=4, help="most tokens per line (default: 4)"
+    )
+    parser.add_argument(
+        "--max-chars", type=int, default=24, help="longest label in characters (default: 24)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (2 for bad arguments, 1 for I/O failures)."""
+    args = build_parser().parse_args(argv)
+    try:
+        summary = generate(
+            args.out,
+            args.count,
+            args.seed,
+            fonts=args.fonts,
+            charset=args.charset,
+            min_tokens=args.min_tokens,
+            max_tokens=args.max_tokens,
+            max_chars=args.max_chars,
+        )
+    except SynthError as error:
+        print(f"synth_lines: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"synth_lines: error: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"wrote {summary['count']} lines to {summary['out_dir']} in {summary['seconds']:.1f} s "
+        f"({summary['lines_per_second']:.0f} lines/s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
