@@ -1,6 +1,3 @@
 """Test-wide set-up, loaded by pytest before any test module imports TensorFlow."""
 
-import os
-
-os.environ["TF_USE_LEGACY_KERAS"] = "1"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import pipeline  # noqa: F401  (Keras 2 and process set-up, exactly as every entry point gets it)

@@ -11,11 +11,7 @@ and prints each run and the median lines/s with the command, date, CPU model and
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
 import platform
-import shlex
-import statistics
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -27,29 +23,10 @@ if __package__ in (None, ""):  # run as a script: make the repository root impor
 import numpy as np
 import PIL
 
+from benchmarks import report
 from tools.synth_lines import DEFAULT_CHARSET, generate
 
 TARGET_LINES_PER_SECOND = 200
-
-
-def cpu_model() -> str:
-    """The CPU model name from /proc/cpuinfo, or what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def pin_to_one_core() -> str:
-    """Restrict this process to its first allowed core; returns a description of what was done."""
-    if not hasattr(os, "sched_setaffinity"):
-        return "not pinned (no sched_setaffinity on this OS)"
-    core = min(os.sched_getaffinity(0))
-    os.sched_setaffinity(0, {core})
-    return f"pinned to core {core}"
 
 
 def time_one_run(count: int, seed: int, charset: str) -> float:
@@ -57,13 +34,6 @@ def time_one_run(count: int, seed: int, charset: str) -> float:
     with tempfile.TemporaryDirectory(prefix="synth_lines_bench_") as out_dir:
         summary = generate(out_dir, count, seed, charset=charset)
     return summary["lines_per_second"]
-
-
-def this_command() -> list[str]:
-    """The command line that started this benchmark, as a user would type it."""
-    if __package__:
-        return [sys.executable, "-m", __spec__.name, *sys.argv[1:]]
-    return [sys.executable, *sys.argv]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -76,28 +46,50 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-pin", action="store_true", help="do not pin the process to a single core"
     )
+    parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the report; exit status 1 when below the target speed."""
     args = parse_args(argv)
-    pinning = "not pinned (--no-pin)" if args.no_pin else pin_to_one_core()
-    print(f"command: {shlex.join(this_command())}")
-    print(f"date:    {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}")
-    print(f"cpu:     {cpu_model()}, {pinning}")
-    print(f"python:  {platform.python_version()}, Pillow {PIL.__version__}, numpy {np.__version__}")
+    pinning = "not pinned (--no-pin)" if args.no_pin else report.pin_to_cores(1)
+    command = report.this_command(__spec__)
+    versions = (
+        f"Python {platform.python_version()}, Pillow {PIL.__version__}, numpy {np.__version__}"
+    )
+    print(f"command: {command}")
+    print(f"date:    {report.today()}")
+    print(f"machine: {report.machine()}, {pinning}")
+    print(f"python:  {versions}")
     rates = []
     for repeat in range(args.repeats):
         rate = time_one_run(args.count, args.seed + repeat, args.charset)
         rates.append(rate)
         print(f"run {repeat + 1}/{args.repeats}: {args.count} lines, {rate:.0f} lines/s")
-    median = statistics.median(rates)
+    median = report.median(rates)
     verdict = "ok" if median >= TARGET_LINES_PER_SECOND else "BELOW TARGET"
-    print(
+    summary = (
         f"median: {median:.0f} lines/s over {args.repeats} runs of {args.count} lines "
         f"(target >= {TARGET_LINES_PER_SECOND}: {verdict})"
     )
+    print(summary)
+    if args.write:
+        report.write_section(
+            "synth_lines",
+            "\n".join(
+                [
+                    "## Synthetic line generator (one core)",
+                    "",
+                    f"**{median:.0f} lines/s** (median of {args.repeats} runs of {args.count} "
+                    f"lines, charset `{args.charset}`; target >= {TARGET_LINES_PER_SECOND}).",
+                    "",
+                    f"- command: `{command}`",
+                    f"- machine: {report.machine()}; {pinning}; {versions}",
+                    f"- date: {report.today()}",
+                ]
+            ),
+        )
     return 0 if median >= TARGET_LINES_PER_SECOND else 1
 
 

@@ -10,8 +10,10 @@ import warnings
 # Keras 2 everywhere: tensorflow-transform and TFMA require it, and it must be chosen before
 # TensorFlow is first imported.
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
-# google-api-core warns on every import that Python 3.10 is past its support window; TFX 1.16
-# requires 3.10 (see README), so the warning says nothing a user can act on.
-warnings.filterwarnings(
-    "ignore", message="You are using a non-supported Python version", category=FutureWarning
-)
+# TensorFlow's C++ start-up chatter (CUDA factory registration, CPU features, TensorRT) buries
+# progress lines, and real failures surface as Python exceptions. TF_CPP_MIN_LOG_LEVEL=0 brings
+# it back.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Google's client libraries warn on import about Python 3.10 and about versions of their own
+# dependencies; TFX 1.16 fixes both (see README), so the warnings say nothing a user can act on.
+warnings.filterwarnings("ignore", category=FutureWarning, module=r"google(\.|$)")

@@ -1,0 +1,194 @@
+"""Training samples/s and inference lines/s of the default (tf.crnn-size) CRNN on the CPU.
+
+Training: the Keras CTC training step (forward, CTC loss, backward, Adam) on batches of 32
+random lines of 32x100 and 32x256 pixels with labels that fit. Inference: the exported
+SavedModel's ``predict_images`` signature on PNG bytes (decode, resize, network, beam search),
+at batch 1 and batch 64. Threads are pinned (``--threads``, default 1: per-core figures) and the
+median of ``--repeats`` timed runs is reported after one warm-up run.
+
+    python -m benchmarks.crnn_speed [--threads 1] [--repeats 5] [--write]
+
+``--write`` replaces the ``crnn_speed`` section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import benchmarks  # noqa: F401  (Keras 2 before TensorFlow)
+from benchmarks import report
+
+WIDTHS = (100, 256)
+TRAIN_BATCH = 32
+CLASSES = 37  # 36 units + blank, tf.crnn's default alphabet size
+
+
+def _configure_threads(threads: int) -> str:
+    pinned = report.pin_to_cores(threads)
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    return pinned
+
+
+def _training_batches(width: int):
+    import numpy as np
+    import tensorflow as tf
+
+    from pipeline.config import ModelConfig
+    from trainer_module import geometry
+
+    rng = np.random.default_rng(0)
+    steps = geometry.time_steps(width, ModelConfig())
+    label_length = max(1, steps // 3)
+    images = rng.random([TRAIN_BATCH, 32, width, 1], dtype=np.float32)
+    ids = rng.integers(0, CLASSES - 1, [TRAIN_BATCH, label_length]).astype("int32")
+    inputs = {"image": images, "width": np.full([TRAIN_BATCH], width, "int32")}
+    labels = {"ids": ids, "length": np.full([TRAIN_BATCH], label_length, "int32")}
+    return tf.data.Dataset.from_tensors((inputs, labels)).repeat()
+
+
+def training_samples_per_second(width: int, steps: int, repeats: int) -> list[float]:
+    import tensorflow as tf
+
+    from pipeline.config import CrnnConfig
+    from trainer_module import train
+    from trainer_module.alphabet import Alphabet
+
+    alphabet = Alphabet(tuple(f"u{i}" for i in range(CLASSES - 1)))
+    trainer = train.build_trainer(CrnnConfig(), alphabet, steps * (repeats + 1))
+    times: list[float] = []
+
+    class Timer(tf.keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            times.append(time.perf_counter() - self.started)
+
+    trainer.fit(
+        _training_batches(width),
+        epochs=repeats + 1,
+        steps_per_epoch=steps,
+        callbacks=[Timer()],
+        verbose=0,
+    )
+    return [steps * TRAIN_BATCH / seconds for seconds in times[1:]]
+
+
+def _png_lines(width: int, count: int) -> list[bytes]:
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    lines = []
+    for _ in range(count):
+        buffer = io.BytesIO()
+        Image.fromarray(rng.integers(0, 255, (32, width), dtype=np.uint8)).save(buffer, "PNG")
+        lines.append(buffer.getvalue())
+    return lines
+
+
+def inference_lines_per_second(
+    model_dir: str, width: int, batch: int, lines: int, repeats: int
+) -> list[float]:
+    import tensorflow as tf
+
+    from trainer_module import export
+
+    predict = export.load_predictor(model_dir)
+    images = _png_lines(width, batch)
+    batch_tensor = tf.constant(images)
+    rates = []
+    for run in range(repeats + 1):
+        started = time.perf_counter()
+        for _ in range(max(1, lines // batch)):
+            predict(images=batch_tensor)
+        seconds = time.perf_counter() - started
+        if run:  # the first run is the warm-up
+            rates.append(max(1, lines // batch) * batch / seconds)
+    return rates
+
+
+def exported_default_model(directory: str, precision: str) -> str:
+    from pipeline.config import load_config
+    from trainer_module import export
+    from trainer_module.alphabet import Alphabet
+    from trainer_module.model import build_recognizer
+
+    config = load_config(overrides=[f"export.precision={precision}"])
+    alphabet = Alphabet(tuple("abcdefghijklmnopqrstuvwxyz0123456789"))
+    recognizer = build_recognizer(config.model, alphabet.num_classes)
+    return str(export.export_saved_model(recognizer, alphabet, config, Path(directory) / precision))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1, help="cores and TF threads (default 1)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure")
+    parser.add_argument("--train-steps", type=int, default=10, help="training steps per run")
+    parser.add_argument("--lines", type=int, default=128, help="lines per inference run")
+    parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    args = parser.parse_args(argv)
+
+    pinning = _configure_threads(args.threads)
+    import tensorflow as tf
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        models = {p: exported_default_model(tmp, p) for p in ("float32", "bfloat16")}
+        for width in WIDTHS:
+            train_rates = training_samples_per_second(width, args.train_steps, args.repeats)
+            row = [f"32x{width}", f"{report.median(train_rates):.1f}"]
+            for model_dir in models.values():
+                for batch, lines in ((1, args.lines // 4), (64, args.lines)):
+                    rates = inference_lines_per_second(model_dir, width, batch, lines, args.repeats)
+                    row.append(f"{report.median(rates):.1f}")
+            print(" | ".join(row), flush=True)
+            rows.append(row)
+
+    per = "per core" if args.threads == 1 else f"on {args.threads} cores"
+    markdown = "\n".join(
+        [
+            f"## CRNN speed on the CPU ({per})",
+            "",
+            "Default tf.crnn-size model (8.7 M parameters, 37 classes). Training: Keras CTC step, "
+            f"batch {TRAIN_BATCH}, Adam. Inference: exported `predict_images` on PNG bytes "
+            "(decode, resize, network, beam search width 10, top 3). Median of "
+            f"{args.repeats} runs after a warm-up.",
+            "",
+            report.markdown_table(
+                [
+                    "input",
+                    "training samples/s",
+                    "inference lines/s, batch 1",
+                    "inference lines/s, batch 64",
+                ],
+                rows,
+            ),
+            "",
+            f"- command: `{report.this_command(__spec__)}`",
+            f"- machine: {report.machine()}; {pinning}, TF intra/inter-op threads {args.threads}",
+            f"- TensorFlow {tf.__version__}; date {report.today()}",
+            "- targets (issue 3): inference >= 30 lines/s per core at batch 1 and >= 100 batched;"
+            " training at least as fast as the same architecture in PyTorch (see the PyTorch "
+            "comparison section).",
+        ]
+    )
+    print(markdown)
+    if args.write:
+        report.write_section("crnn_speed", markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

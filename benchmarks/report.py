@@ -1,0 +1,88 @@
+"""What every benchmark reports with its figures: command, machine, date; and BENCHMARKS.md upkeep.
+
+Each benchmark owns one section of BENCHMARKS.md between ``<!-- name:begin -->`` and
+``<!-- name:end -->`` markers and rewrites only that section, so benchmarks can run separately
+and ``make bench`` can regenerate the whole file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import re
+import shlex
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+
+
+def cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo, or what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """One line: CPU model, usable cores, memory, OS."""
+    memory = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kb / 2**20:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (
+        f"{cpu_model()}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}"
+    )
+
+
+def today() -> str:
+    return datetime.date.today().isoformat()
+
+
+def pin_to_cores(count: int) -> str:
+    """Restrict this process to its first ``count`` allowed cores; describe what was done."""
+    if not hasattr(os, "sched_setaffinity"):
+        return "not pinned (no sched_setaffinity on this OS)"
+    cores = sorted(os.sched_getaffinity(0))[:count]
+    os.sched_setaffinity(0, set(cores))
+    return f"pinned to core{'s' if len(cores) > 1 else ''} {','.join(map(str, cores))}"
+
+
+def this_command(module_spec=None) -> str:
+    """The command line that started this benchmark, as a user would type it."""
+    if module_spec is not None:
+        return shlex.join(["python", "-m", module_spec.name, *sys.argv[1:]])
+    return shlex.join(["python", *sys.argv])
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_section(name: str, markdown: str, path: Path = BENCHMARKS_MD) -> None:
+    """Replace (or append) the section ``name`` of BENCHMARKS.md with ``markdown``."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    block = f"{begin}\n{markdown.strip()}\n{end}"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.DOTALL)
+    text = (
+        pattern.sub(lambda _: block, text)
+        if pattern.search(text)
+        else f"{text.rstrip()}\n\n{block}\n"
+    )
+    path.write_text(text if text.endswith("\n") else text + "\n")

@@ -1,0 +1,212 @@
+"""Training learns (CER falls on real generated lines), exports faithfully, warm-starts, resumes."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conftest import small_config
+from pipeline.config import AlphabetConfig
+from trainer_module import data, decoding, export, geometry, standalone, train
+from trainer_module.alphabet import Alphabet, split_units
+from trainer_module.metrics import character_error_rate, length_bucket
+from trainer_module.model import build_recognizer
+
+
+@pytest.fixture(scope="module")
+def trained(lines_dir, tmp_path_factory):
+    """The small CRNN trained for 400 steps on 64 generated lines, evaluated on the same lines."""
+    out = tmp_path_factory.mktemp("trained")
+    config = small_config(
+        "training.train_steps=400",
+        "training.steps_per_evaluation=100",
+        "augmentation.enabled=false",
+    )
+    csv = lines_dir / "labels.csv"
+    result = standalone.train_from_csv(csv, csv, config, out)
+    return result, config, data.read_csv_rows(csv)
+
+
+def _in_memory_texts(model_dir, rows, config, decoder="greedy"):
+    """Decode with a fresh recognizer restored from the export, in plain Keras (no signature)."""
+    alphabet, _ = export.read_assets(model_dir)
+    recognizer = build_recognizer(config.model, alphabet.num_classes)
+    export.restore_weights(recognizer, model_dir)
+    prepared = geometry.prepare_images(
+        tf.constant([Path(row.path).read_bytes() for row in rows]), config.model
+    )
+    image = geometry.crop_to_batch_width(prepared["image"], prepared["width"])
+    outputs = recognizer({"image": image, "width": prepared["width"]}, training=False)
+    evaluation = config.evaluation
+    decoded = decoding.decode(
+        outputs["logits"],
+        outputs["logit_length"],
+        decoding.units_table(alphabet.units),
+        decoder,
+        evaluation.beam_width,
+        evaluation.top_paths,
+    )
+    return [t.decode() for t in decoded["text"].numpy()]
+
+
+def test_cer_falls_below_five_percent_on_the_training_lines(trained):
+    result, config, rows = trained
+    history = result.fit.history["val_cer"]
+    assert history[0] > 0.5, "the untrained model should not already read the lines"
+    assert min(history) < 0.05
+    texts = _in_memory_texts(result.model_dir, rows, config)
+    assert character_error_rate([row.label for row in rows], texts) < 0.05
+
+
+def test_the_saved_model_signatures_give_the_in_memory_text(trained):
+    result, config, rows = trained
+    expected = _in_memory_texts(result.model_dir, rows, config, config.evaluation.decoder)
+    images = [Path(row.path).read_bytes() for row in rows]
+    by_images = export.load_predictor(result.model_dir, "predict_images")(
+        images=tf.constant(images)
+    )
+    examples = [
+        tf.train.Example(
+            features=tf.train.Features(
+                feature={"image": tf.train.Feature(bytes_list=tf.train.BytesList(value=[image]))}
+            )
+        ).SerializeToString()
+        for image in images
+    ]
+    by_examples = export.load_predictor(result.model_dir, "serving_default")(
+        examples=tf.constant(examples)
+    )
+    assert [t.decode() for t in by_images["text"].numpy()] == expected
+    assert by_images["top_k_text"].shape == (len(rows), config.evaluation.top_paths)
+    np.testing.assert_array_equal(by_images["text"].numpy(), by_examples["text"].numpy())
+    confidence = by_images["confidence"].numpy()
+    assert ((confidence > 0) & (confidence <= 1)).all()
+    alphabet, stored = export.read_assets(result.model_dir)
+    assert alphabet == result.alphabet and stored == config
+
+
+def test_a_bfloat16_export_reads_the_same_text(trained, tmp_path):
+    result, config, rows = trained
+    bf16 = config.model_copy(
+        update={"export": config.export.model_copy(update={"precision": "bfloat16"})}
+    )
+    recognizer = build_recognizer(config.model, result.alphabet.num_classes)
+    export.restore_weights(recognizer, result.model_dir)
+    export.export_saved_model(recognizer, result.alphabet, bf16, tmp_path / "bf16")
+    images = tf.constant([Path(row.path).read_bytes() for row in rows])
+    texts = {}
+    for name, directory in (("float32", result.model_dir), ("bfloat16", tmp_path / "bf16")):
+        output = export.load_predictor(directory)(images=images)["text"].numpy()
+        texts[name] = [t.decode() for t in output]
+    assert character_error_rate(texts["float32"], texts["bfloat16"]) < 0.01
+    assert export.read_assets(tmp_path / "bf16")[1].export.precision == "bfloat16"
+
+
+def test_the_saved_model_buckets_label_lengths_for_tfma_slices(trained):
+    result, config, _ = trained
+    labels = ["abc", "abcdefgh", "x" * 15, "y" * 30, "|ab|cd|"]
+    examples = [
+        tf.train.Example(
+            features=tf.train.Features(
+                feature={
+                    "label": tf.train.Feature(bytes_list=tf.train.BytesList(value=[label.encode()]))
+                }
+            )
+        ).SerializeToString()
+        for label in labels
+    ]
+    buckets = export.load_predictor(result.model_dir, "transform_features")(
+        examples=tf.constant(examples)
+    )["label_length_bucket"].numpy()
+    assert (
+        [b.decode() for b in buckets]
+        == [
+            length_bucket(
+                len(split_units(label, config.alphabet)), config.evaluation.length_buckets
+            )
+            for label in labels
+        ]
+        == ["01-05", "06-10", "11-20", "21+", "01-05"]
+    )
+
+
+def test_warm_start_restores_the_weights_when_the_alphabet_matches(trained):
+    result, config, _ = trained
+    fresh = build_recognizer(config.model, result.alphabet.num_classes)
+    message = export.warm_start(fresh, result.alphabet, config, result.model_dir)
+    assert message.startswith("warm-started from")
+    reference = build_recognizer(config.model, result.alphabet.num_classes)
+    export.restore_weights(reference, result.model_dir)
+    for a, b in zip(fresh.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_warm_start_explains_a_different_alphabet_and_starts_from_scratch(trained):
+    result, config, _ = trained
+    other = Alphabet((*(u for u in result.alphabet.units if u != "a"), "#"))
+    fresh = build_recognizer(config.model, other.num_classes)
+    before = [w.copy() for w in fresh.get_weights()]
+    message = export.warm_start(fresh, other, config, result.model_dir)
+    assert "alphabet differs (new units ['#'], units no longer present ['a'])" in message
+    assert "training from scratch" in message
+    for a, b in zip(fresh.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+    bigger = small_config("model.rnn_units=32", "training.train_steps=1")
+    message = export.warm_start(
+        build_recognizer(bigger.model, result.alphabet.num_classes),
+        result.alphabet,
+        bigger,
+        result.model_dir,
+    )
+    assert "architecture differs (rnn_units)" in message
+
+
+def test_rows_that_cannot_be_learned_are_rejected_with_a_reason(lines_dir, tmp_path):
+    rows = data.read_csv_rows(lines_dir / "labels.csv")[:3]
+    too_long = data.LabelledImage(rows[0].path, "x" * 200, "bad.csv:1")
+    missing = data.LabelledImage(str(tmp_path / "gone.png"), "abc", "bad.csv:2")
+    config = small_config()
+    alphabet = Alphabet.from_labels([r.label for r in rows] + ["x"], AlphabetConfig())
+    checked = standalone.check_rows([*rows, too_long, missing], alphabet, config)
+    assert checked.kept == rows
+    reasons = {item.row.source: item.reason for item in checked.rejected}
+    assert reasons["bad.csv:1"].startswith("label too long for its image: 200 units need 399")
+    assert reasons["bad.csv:2"].startswith("unreadable image")
+
+
+def test_a_loss_that_is_not_finite_stops_training_loudly(lines_dir):
+    config = small_config()
+    rows = data.read_csv_rows(lines_dir / "labels.csv")[:4]
+    alphabet = Alphabet.from_labels([r.label for r in rows], config.alphabet)
+    trainer = train.build_trainer(config, alphabet, total_steps=1)
+    image = tf.ones([1, 32, 16, 1])
+    repeated = tf.constant([[0, 0, 0, 0]])  # needs 7 steps; a 16 px image gives 3
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        trainer.train_on_batch(
+            {"image": image, "width": tf.constant([16])},
+            {"ids": repeated, "length": tf.constant([4])},
+        )
+
+
+def test_a_killed_training_resumes_from_its_backup(lines_dir, tmp_path):
+    config = small_config("training.train_steps=6", "training.steps_per_evaluation=2")
+    rows = data.read_csv_rows(lines_dir / "labels.csv")[:16]
+    alphabet = Alphabet.from_labels([r.label for r in rows], config.alphabet)
+    dataset = data.csv_dataset(rows, alphabet, config, 8, training=True)
+    schedule = train.Schedule.plan(config.training)
+    assert (schedule.epochs, schedule.steps_per_epoch) == (3, 2)
+
+    class Kill(tf.keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("killed")
+
+    trainer = train.build_trainer(config, alphabet, schedule.total_steps)
+    backup = tf.keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    with pytest.raises(RuntimeError, match="killed"):
+        trainer.fit(dataset, epochs=3, steps_per_epoch=2, callbacks=[backup, Kill()], verbose=0)
+    resumed = train.build_trainer(config, alphabet, schedule.total_steps)
+    result = train.fit(resumed, dataset, None, config, schedule, tmp_path)
+    assert len(result.history["loss"]) == 1  # epochs 1 and 2 were done before the kill
+    assert int(resumed.optimizer.iterations) == 6

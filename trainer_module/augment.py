@@ -1,0 +1,142 @@
+"""Training-only augmentation on a batch of padded line images, with fresh random values for every
+sample at every step.
+
+Geometry (rotation, slant/shear, padding jitter) is one projective transform per sample;
+photometry (brightness, contrast, noise, blur) is arithmetic with per-sample random strengths.
+Every operation has a switch, and a disabled operation does not touch the pixels: with
+``enabled: false`` the batch comes back unchanged. Widths grow when padding or slant adds
+columns, so CTC still sees every column that holds ink.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+from pipeline.config import AugmentationConfig
+
+_BLUR_RADIUS = 3  # kernel taps on each side; covers sigma up to about 1.5 well
+
+
+def augment(image: tf.Tensor, width: tf.Tensor, config: AugmentationConfig):
+    """Augment [batch, height, max_width, channels] images in [0, 1] with true ``width`` [batch].
+
+    Returns (image, width) with the same shapes; padding columns beyond the new width are zero.
+    """
+    if not config.enabled:
+        return image, width
+    width = tf.cast(width, tf.int32)
+    if _any_geometry(config):
+        image, width = _geometry(image, width, config)
+    image = _photometry(image, config)
+    return _zero_padding(tf.clip_by_value(image, 0.0, 1.0), width), width
+
+
+def _any_geometry(config: AugmentationConfig) -> bool:
+    return config.rotation.enabled or config.shear.enabled or config.padding_jitter.enabled
+
+
+def _uniform(batch, low, high) -> tf.Tensor:
+    return tf.random.uniform([batch], low, high)
+
+
+def _geometry(image: tf.Tensor, width: tf.Tensor, config: AugmentationConfig):
+    shape = tf.shape(image)
+    batch, height, max_width = shape[0], shape[1], shape[2]
+    h = tf.cast(height, tf.float32)
+    zeros = tf.zeros([batch])
+
+    angle = zeros
+    if config.rotation.enabled:
+        limit = math.radians(config.rotation.max_degrees)
+        angle = _uniform(batch, -limit, limit)
+    shear = zeros
+    if config.shear.enabled:
+        shear = _uniform(batch, -config.shear.max_shear, config.shear.max_shear)
+    left = right = tf.zeros([batch], tf.int32)
+    if config.padding_jitter.enabled:
+        limit = config.padding_jitter.max_pixels + 1
+        left = tf.random.uniform([batch], 0, limit, tf.int32)
+        right = tf.random.uniform([batch], 0, limit, tf.int32)
+
+    # A slanted line reaches |shear| * h / 2 further on each side; keep that ink in view.
+    slant_margin = tf.cast(tf.math.ceil(tf.abs(shear) * h / 2), tf.int32)
+    shift = left + slant_margin
+    new_width = tf.minimum(width + shift + right + slant_margin, max_width)
+
+    # Fill what the transform uncovers with each line's own background (its first column).
+    background = tf.reduce_mean(image[:, :, :1, :], axis=[1, 2, 3])
+    columns = tf.range(max_width)[None, :]
+    outside = tf.cast(columns >= width[:, None], tf.float32)[:, None, :, None]
+    image = image * (1 - outside) + background[:, None, None, None] * outside
+
+    # Output point p maps to input point M (p - c - t) + c, with M = shear^-1 rotation^-1 and
+    # c the centre of the original line, t the shift (transforms map output to input).
+    cx = tf.cast(width, tf.float32) / 2
+    cy = tf.fill([batch], h / 2)
+    tx = tf.cast(shift, tf.float32)
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    m00, m01 = cos + shear * sin, sin - shear * cos
+    m10, m11 = -sin, cos
+    px, py = cx + tx, cy
+    transforms = tf.stack(
+        [m00, m01, cx - m00 * px - m01 * py, m10, m11, cy - m10 * px - m11 * py, zeros, zeros],
+        axis=1,
+    )
+    image = tf.raw_ops.ImageProjectiveTransformV3(
+        images=image,
+        transforms=transforms,
+        output_shape=shape[1:3],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="NEAREST",
+    )
+    return image, new_width
+
+
+def _photometry(image: tf.Tensor, config: AugmentationConfig) -> tf.Tensor:
+    batch = tf.shape(image)[0]
+
+    def per_sample(values: tf.Tensor) -> tf.Tensor:
+        return values[:, None, None, None]
+
+    if config.blur.enabled and config.blur.max_sigma > 0:
+        image = _gaussian_blur(image, _uniform(batch, 0.0, config.blur.max_sigma))
+    if config.contrast.enabled:
+        factor = _uniform(batch, config.contrast.lower, config.contrast.upper)
+        mean = tf.reduce_mean(image, axis=[1, 2, 3], keepdims=True)
+        image = (image - mean) * per_sample(factor) + mean
+    if config.brightness.enabled:
+        delta = config.brightness.max_delta
+        image = image + per_sample(_uniform(batch, -delta, delta))
+    if config.noise.enabled and config.noise.max_stddev > 0:
+        stddev = _uniform(batch, 0.0, config.noise.max_stddev)
+        image = image + tf.random.normal(tf.shape(image)) * per_sample(stddev)
+    return image
+
+
+def _gaussian_blur(image: tf.Tensor, sigma: tf.Tensor) -> tf.Tensor:
+    """Separable Gaussian blur with a different sigma per sample (sigma 0 = unchanged)."""
+    taps = tf.range(-_BLUR_RADIUS, _BLUR_RADIUS + 1, dtype=tf.float32)
+    safe_sigma = tf.maximum(sigma, 1e-3)[:, None]
+    weights = tf.exp(-0.5 * tf.square(taps[None, :] / safe_sigma))
+    weights = weights / tf.reduce_sum(weights, axis=1, keepdims=True)  # [batch, taps]
+
+    def blur_along(tensor: tf.Tensor, axis: int) -> tf.Tensor:
+        padding = [[0, 0]] * 4
+        padding[axis] = [_BLUR_RADIUS, _BLUR_RADIUS]
+        padded = tf.pad(tensor, padding, mode="SYMMETRIC")
+        size = tf.shape(tensor)[axis]
+        total = tf.zeros_like(tensor)
+        for k in range(2 * _BLUR_RADIUS + 1):
+            window = tf.gather(padded, tf.range(k, k + size), axis=axis)
+            total += window * weights[:, k, None, None, None]
+        return total
+
+    return blur_along(blur_along(image, 1), 2)
+
+
+def _zero_padding(image: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
+    inside = tf.sequence_mask(width, tf.shape(image)[2], dtype=image.dtype)
+    return image * inside[:, None, :, None]

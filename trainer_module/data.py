@@ -1,0 +1,111 @@
+"""Input pipelines: batches of (model inputs, CTC labels) from CSV rows or from Transform output.
+
+Both sources end in ``to_model_batch``: images cropped to the widest line of the batch, labels as
+dense ids plus lengths (what MirroredStrategy distributes without trouble), and augmentation
+for training only.
+
+CSV reading follows tf.crnn: ``path;label`` per row, the label is everything after the first
+delimiter, relative paths are relative to the CSV file.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import tensorflow as tf
+
+from pipeline.config import CrnnConfig
+from trainer_module import augment, geometry
+from trainer_module.alphabet import Alphabet
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+
+@dataclass(frozen=True)
+class LabelledImage:
+    """One CSV row: the image path (resolved), its label, and where it came from."""
+
+    path: str
+    label: str
+    source: str  # "file.csv:row"
+
+
+def read_csv_rows(csv_path: str | Path, delimiter: str = ";") -> list[LabelledImage]:
+    """Rows of a tf.crnn CSV; rows without a delimiter raise ValueError naming file and row."""
+    csv_path = Path(csv_path)
+    rows = []
+    text = csv_path.read_text(encoding="utf-8")
+    for number, line in enumerate(io.StringIO(text), start=1):
+        line = line.rstrip("\r\n")
+        if not line:
+            continue
+        path, sep, label = line.partition(delimiter)
+        if not sep:
+            raise ValueError(f"{csv_path}:{number}: no {delimiter!r} between path and label")
+        resolved = Path(path) if Path(path).is_absolute() else csv_path.parent / path
+        rows.append(LabelledImage(str(resolved), label, f"{csv_path}:{number}"))
+    return rows
+
+
+def write_csv_rows(csv_path: str | Path, rows: list[tuple[str, str]], delimiter=";") -> None:
+    """Write (path, label) rows in tf.crnn's format (no quoting: the label is the rest)."""
+    with open(csv_path, "w", encoding="utf-8", newline="\n") as out:
+        for path, label in rows:
+            out.write(f"{path}{delimiter}{label}\n")
+
+
+def to_model_batch(
+    image: tf.Tensor,
+    width: tf.Tensor,
+    label_ids: tf.RaggedTensor,
+    config: CrnnConfig,
+    training: bool,
+):
+    """(padded images, widths, ragged unit ids) -> ({"image", "width"}, {"ids", "length"})."""
+    width = tf.cast(tf.reshape(width, [-1]), tf.int32)
+    if training:
+        image, width = augment.augment(image, width, config.augmentation)
+    image = geometry.crop_to_batch_width(image, width)
+    label_ids = tf.cast(label_ids, tf.int32)
+    labels = {"ids": label_ids.to_tensor(0), "length": tf.cast(label_ids.row_lengths(), tf.int32)}
+    return {"image": image, "width": width}, labels
+
+
+def csv_dataset(
+    rows: list[LabelledImage],
+    alphabet: Alphabet,
+    config: CrnnConfig,
+    batch_size: int,
+    training: bool,
+    cache: bool = True,
+) -> tf.data.Dataset:
+    """Batches from CSV rows; training datasets shuffle and repeat forever.
+
+    Labels are encoded up front (so unknown units fail here, naming the row); images are decoded
+    with the same geometry as serving, and cached decoded when ``cache`` is set.
+    """
+    ids = [alphabet.encode(row.label, config.alphabet) for row in rows]
+    paths = tf.data.Dataset.from_tensor_slices([row.path for row in rows])
+    labels = tf.data.Dataset.from_tensor_slices(tf.ragged.constant(ids, dtype=tf.int32))
+    dataset = tf.data.Dataset.zip((paths, labels))
+    dataset = dataset.map(lambda path, label: (tf.io.read_file(path), label), AUTOTUNE)
+    dataset = dataset.ragged_batch(batch_size).map(
+        lambda encoded, label: (geometry.prepare_images(encoded, config.model), label), AUTOTUNE
+    )
+    dataset = dataset.unbatch()
+    if cache:
+        dataset = dataset.cache()
+    if training:
+        dataset = dataset.shuffle(len(rows), seed=config.training.seed).repeat()
+    return (
+        dataset.ragged_batch(batch_size)
+        .map(
+            lambda inputs, label: to_model_batch(
+                inputs["image"], inputs["width"], label, config, training
+            ),
+            AUTOTUNE,
+        )
+        .prefetch(AUTOTUNE)
+    )

@@ -1,0 +1,202 @@
+"""Export: one SavedModel that serving, TFMA and BulkInferrer use with no extra code.
+
+Signatures:
+- ``serving_default``: serialized tf.Example (``image`` bytes feature) -> text, confidence,
+  top_k_text, top_k_log_prob. What TFMA, BulkInferrer and InfraValidator call.
+- ``predict_images``: raw encoded PNG/JPEG bytes of any width (what TF Serving's REST
+  ``{"b64": ...}`` delivers) -> the same outputs.
+
+- ``transform_features``: serialized tf.Example -> ``label_length_bucket``, the slice TFMA
+  reports CER by (``preprocessing_function_names`` in the Evaluator's config).
+
+The image signatures run ``geometry.prepare_images``, the function training and Transform use,
+so preprocessing cannot drift. The alphabet (tf.crnn lookup JSON) and the model configuration
+are stored in ``assets/``; warm start reads them to check a later model is compatible.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+
+from pipeline.config import CrnnConfig, EvaluationConfig, ModelConfig
+from trainer_module import decoding, geometry
+from trainer_module.alphabet import Alphabet, split_units_tf
+from trainer_module.metrics import length_bucket_names
+from trainer_module.model import build_recognizer
+
+log = logging.getLogger(__name__)
+
+IMAGE_KEY = "image"  # the tf.Example feature holding the encoded image
+LABEL_KEY = "label"  # the tf.Example feature holding the label text
+LENGTH_BUCKET = "label_length_bucket"
+ALPHABET_ASSET = "alphabet.json"
+CONFIG_ASSET = "crnn_config.json"
+
+
+class _Untracked:
+    """Holds the Keras model out of SavedModel's dependency tracking: tracked, Keras would
+    serialise a traced call function for every layer (minutes and megabytes); only the
+    variables need saving, and the signatures capture them."""
+
+    def __init__(self, model: tf.keras.Model):
+        self.model = model
+
+
+class RecognizerModule(tf.Module):
+    """What the SavedModel holds: the recognizer's weights, the unit table, the decoder setup."""
+
+    def __init__(self, recognizer: tf.keras.Model, alphabet: Alphabet, config: CrnnConfig):
+        super().__init__(name="crnn")
+        self._keras = _Untracked(recognizer)
+        self.weights = list(recognizer.weights)
+        self.units = decoding.units_table(alphabet.units)
+        self._model_config: ModelConfig = config.model
+        self._alphabet_config = config.alphabet
+        self._decoder: EvaluationConfig = config.evaluation
+        self.bucket_bounds = tf.constant(config.evaluation.length_buckets, tf.int64)
+        self.bucket_names = tf.constant(length_bucket_names(config.evaluation.length_buckets))
+
+    def recognize(self, prepared: dict) -> dict:
+        outputs = self._keras.model(
+            {
+                "image": geometry.crop_to_batch_width(prepared["image"], prepared["width"]),
+                "width": prepared["width"],
+            },
+            training=False,
+        )
+        return decoding.decode(
+            outputs["logits"],
+            outputs["logit_length"],
+            self.units,
+            self._decoder.decoder,
+            self._decoder.beam_width,
+            self._decoder.top_paths,
+        )
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    def predict_images(self, images):
+        return self.recognize(geometry.prepare_images(images, self._model_config))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def serve_examples(self, examples):
+        features = tf.io.parse_example(examples, {IMAGE_KEY: tf.io.FixedLenFeature([], tf.string)})
+        return self.predict_images(features[IMAGE_KEY])  # one traced network for both
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+    def transform_features(self, examples):
+        features = tf.io.parse_example(
+            examples, {LABEL_KEY: tf.io.FixedLenFeature([], tf.string, default_value="")}
+        )
+        lengths = split_units_tf(features[LABEL_KEY], self._alphabet_config).row_lengths()
+        bucket = tf.searchsorted(self.bucket_bounds, lengths, side="left")
+        return {LENGTH_BUCKET: tf.gather(self.bucket_names, bucket)}
+
+
+def inference_model(
+    recognizer: tf.keras.Model, alphabet: Alphabet, config: CrnnConfig
+) -> tf.keras.Model:
+    """The recognizer to export: itself, or a copy computing in bfloat16 (variables and logits
+    stay float32) when ``export.precision`` asks for it."""
+    if config.export.precision == "float32":
+        return recognizer
+    previous = tf.keras.mixed_precision.global_policy()
+    tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        copy = build_recognizer(config.model, alphabet.num_classes)
+    finally:
+        tf.keras.mixed_precision.set_global_policy(previous)
+    copy.set_weights(recognizer.get_weights())
+    return copy
+
+
+def export_saved_model(
+    recognizer: tf.keras.Model, alphabet: Alphabet, config: CrnnConfig, export_dir: str | Path
+) -> Path:
+    """Write the SavedModel (both signatures, alphabet and config assets) to ``export_dir``."""
+    export_dir = Path(export_dir)
+    module = RecognizerModule(inference_model(recognizer, alphabet, config), alphabet, config)
+    with tempfile.TemporaryDirectory() as staging:
+        alphabet_file = Path(staging) / ALPHABET_ASSET
+        alphabet.save(alphabet_file)
+        config_file = Path(staging) / CONFIG_ASSET
+        config_file.write_text(config.to_json())
+        module.alphabet_file = tf.saved_model.Asset(str(alphabet_file))
+        module.config_file = tf.saved_model.Asset(str(config_file))
+        tf.saved_model.save(
+            module,
+            str(export_dir),
+            signatures={
+                "serving_default": module.serve_examples.get_concrete_function(),
+                "predict_images": module.predict_images.get_concrete_function(),
+                "transform_features": module.transform_features.get_concrete_function(),
+            },
+        )
+    log.info("exported SavedModel to %s", export_dir)
+    return export_dir
+
+
+def read_assets(model_dir: str | Path) -> tuple[Alphabet, CrnnConfig]:
+    """The alphabet and configuration stored with an exported model."""
+    assets = Path(model_dir) / "assets"
+    alphabet = Alphabet.from_lookup_file(assets / ALPHABET_ASSET)
+    config = CrnnConfig.from_json((assets / CONFIG_ASSET).read_text(), str(assets / CONFIG_ASSET))
+    return alphabet, config
+
+
+def restore_weights(recognizer: tf.keras.Model, model_dir: str | Path) -> None:
+    """Load an exported model's variables into a recognizer of the same architecture.
+
+    The SavedModel's variables are an object-graph checkpoint whose root holds the list
+    ``weights`` (the recognizer's weights in order), so a Checkpoint with the same structure
+    restores them directly.
+    """
+    checkpoint = tf.train.Checkpoint(weights=list(recognizer.weights))
+    status = checkpoint.read(str(Path(model_dir) / "variables" / "variables"))
+    status.expect_partial().assert_existing_objects_matched()
+
+
+def describe_mismatch(
+    alphabet: Alphabet, config: ModelConfig, base_alphabet: Alphabet, base_config: ModelConfig
+) -> str | None:
+    """Why a base model cannot warm-start this one, or None when it can."""
+    if base_config.model_dump() != config.model_dump():
+        changed = [
+            key
+            for key, value in config.model_dump().items()
+            if base_config.model_dump().get(key) != value
+        ]
+        return f"the model architecture differs ({', '.join(changed)})"
+    if base_alphabet.units != alphabet.units:
+        added = sorted(set(alphabet.units) - set(base_alphabet.units))
+        removed = sorted(set(base_alphabet.units) - set(alphabet.units))
+        if not added and not removed:
+            return "the alphabet has the same units in a different order"
+        return f"the alphabet differs (new units {added}, units no longer present {removed})"
+    return None
+
+
+def warm_start(
+    recognizer: tf.keras.Model, alphabet: Alphabet, config: CrnnConfig, base_model: str | Path
+) -> str:
+    """Initialise ``recognizer`` from ``base_model`` when compatible; return what happened.
+
+    Training from scratch is the fallback, with the reason in the returned message.
+    """
+    try:
+        base_alphabet, base_config = read_assets(base_model)
+    except (OSError, ValueError) as err:
+        return f"not warm-starting from {base_model}: cannot read its assets ({err})"
+    reason = describe_mismatch(alphabet, config.model, base_alphabet, base_config.model)
+    if reason:
+        return f"not warm-starting from {base_model}: {reason}; training from scratch"
+    restore_weights(recognizer, base_model)
+    return f"warm-started from {base_model}"
+
+
+def load_predictor(model_dir: str | Path, signature: str = "predict_images"):
+    """The exported signature as a callable (for CLIs and tests)."""
+    return tf.saved_model.load(str(model_dir)).signatures[signature]

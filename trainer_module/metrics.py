@@ -1,0 +1,119 @@
+"""Character error rate and line accuracy.
+
+CER over a set = total edit distance / total reference characters (not the mean of per-line
+rates, which over-weights short lines). Line accuracy = share of exact matches. The plain
+functions use rapidfuzz's Levenshtein distance; ``EditDistanceRate`` and ``ExactMatchRate`` are
+the same figures computed in the graph during training, so TensorBoard can plot them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import tensorflow as tf
+from rapidfuzz.distance import Levenshtein
+
+
+@dataclass
+class TextScore:
+    """Running totals from which CER and line accuracy follow; add them up across shards."""
+
+    edits: int = 0
+    characters: int = 0
+    lines: int = 0
+    exact: int = 0
+
+    def add(self, reference: str, prediction: str) -> None:
+        self.edits += Levenshtein.distance(reference, prediction)
+        self.characters += len(reference)
+        self.lines += 1
+        self.exact += reference == prediction
+
+    def merge(self, other: TextScore) -> TextScore:
+        return TextScore(
+            self.edits + other.edits,
+            self.characters + other.characters,
+            self.lines + other.lines,
+            self.exact + other.exact,
+        )
+
+    @property
+    def cer(self) -> float:
+        """Edits per reference character; a non-empty prediction for empty references counts
+        every inserted character as an error against at least one reference character."""
+        if self.characters == 0:
+            return 0.0 if self.edits == 0 else float(self.edits)
+        return self.edits / self.characters
+
+    @property
+    def line_accuracy(self) -> float:
+        return self.exact / self.lines if self.lines else 0.0
+
+
+def score(references: Iterable[str], predictions: Iterable[str]) -> TextScore:
+    total = TextScore()
+    references, predictions = list(references), list(predictions)
+    if len(references) != len(predictions):
+        raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
+    for reference, prediction in zip(references, predictions, strict=True):
+        total.add(reference, prediction)
+    return total
+
+
+def character_error_rate(references: Iterable[str], predictions: Iterable[str]) -> float:
+    return score(references, predictions).cer
+
+
+def line_accuracy(references: Iterable[str], predictions: Iterable[str]) -> float:
+    return score(references, predictions).line_accuracy
+
+
+def _edit_distances(truth: tf.SparseTensor, hypothesis: tf.SparseTensor) -> tf.Tensor:
+    return tf.edit_distance(
+        tf.cast(hypothesis, tf.int64), tf.cast(truth, tf.int64), normalize=False
+    )
+
+
+class EditDistanceRate(tf.keras.metrics.Metric):
+    """In-graph CER on unit ids: total edit distance / total reference length."""
+
+    def __init__(self, name: str = "cer", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.edits = self.add_weight(name="edits", initializer="zeros")
+        self.length = self.add_weight(name="length", initializer="zeros")
+
+    def update_state(self, truth: tf.SparseTensor, hypothesis: tf.SparseTensor) -> None:
+        self.edits.assign_add(tf.reduce_sum(_edit_distances(truth, hypothesis)))
+        self.length.assign_add(tf.cast(tf.size(truth.values), tf.float32))
+
+    def result(self) -> tf.Tensor:
+        return tf.math.divide_no_nan(self.edits, self.length)
+
+
+class ExactMatchRate(tf.keras.metrics.Mean):
+    """In-graph line accuracy: the share of lines decoded without a single edit."""
+
+    def __init__(self, name: str = "line_accuracy", **kwargs):
+        super().__init__(name=name, **kwargs)
+
+    def update_state(self, truth: tf.SparseTensor, hypothesis: tf.SparseTensor) -> None:
+        super().update_state(tf.cast(_edit_distances(truth, hypothesis) == 0, tf.float32))
+
+
+def length_bucket_names(bounds: list[int]) -> list[str]:
+    """Slice names for label lengths: bounds [5, 10, 20] -> 01-05, 06-10, 11-20, 21+.
+
+    Zero-padded so that the names sort in length order in reports and TFMA views.
+    """
+    digits = len(str(bounds[-1] + 1))
+    names, low = [], 1
+    for high in bounds:
+        names.append(f"{low:0{digits}d}-{high:0{digits}d}")
+        low = high + 1
+    return [*names, f"{low:0{digits}d}+"]
+
+
+def length_bucket(length: int, bounds: list[int]) -> str:
+    names = length_bucket_names(bounds)
+    return next((names[i] for i, high in enumerate(bounds) if length <= high), names[-1])

@@ -1,0 +1,91 @@
+"""The CRNN network (arXiv 1507.05717): CNN -> map-to-sequence -> deep BiLSTM -> per-step logits.
+
+``build_recognizer`` turns a ModelConfig into a tf.keras (Keras 2) functional model with two
+inputs, the padded image batch and each image's true width, and two outputs, the logits
+[batch, time, classes] and each line's logit length, which CTC loss and decoding need. Padded
+time steps are masked in the LSTMs, so a line's result does not depend on the batch it is in.
+"""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from pipeline.config import ModelConfig
+from trainer_module import geometry
+
+
+def require_keras2() -> None:
+    """Fail early and clearly if TensorFlow was imported before TF_USE_LEGACY_KERAS=1 was set."""
+    if not tf.keras.__name__.startswith("tf_keras"):
+        raise RuntimeError(
+            "tf.keras is Keras 3 here; this project needs Keras 2 (tf_keras). Set "
+            "TF_USE_LEGACY_KERAS=1 before TensorFlow is first imported (import a project package "
+            "first, or export it in the shell)."
+        )
+
+
+def _lstm(units: int, use_cudnn: bool) -> tf.keras.layers.Layer:
+    """An LSTM returning sequences. With a GPU, Keras' LSTM (cuDNN kernels). Without one, the
+    generic RNN over the same LSTMCell: identical weights (checkpoints move between the two) and
+    CPU arithmetic, minus the second, cuDNN graph Keras' LSTM traces into every function, which
+    costs seconds per trace and makes the CPU gradient slower."""
+    if use_cudnn:
+        return tf.keras.layers.LSTM(units, return_sequences=True)
+    return tf.keras.layers.RNN(tf.keras.layers.LSTMCell(units), return_sequences=True)
+
+
+def build_recognizer(config: ModelConfig, num_classes: int) -> tf.keras.Model:
+    """The CRNN as a Keras model: {"image", "width"} -> {"logits", "logit_length"}."""
+    require_keras2()
+    cnn_height = geometry.height_reduction(config)
+    if cnn_height != 1:
+        raise ValueError(
+            f"model.input_height={config.input_height} leaves a feature map {cnn_height} high "
+            "after the CNN; the sequence needs height 1 (adjust input_height or the pools)"
+        )
+    image = tf.keras.Input((config.input_height, None, config.channels), name="image")
+    width = tf.keras.Input((), dtype=tf.int32, name="width")
+
+    features = image
+    for i, layer in enumerate(config.conv_layers, start=1):
+        features = tf.keras.layers.Conv2D(
+            layer.filters,
+            layer.kernel,
+            padding=layer.padding,
+            use_bias=not layer.batch_norm,
+            name=f"conv{i}",
+        )(features)
+        if layer.batch_norm:
+            # Momentum 0.9 (PyTorch's default) lets the inference statistics follow training
+            # within tens of steps; Keras' 0.99 lags for hundreds, which short runs notice.
+            features = tf.keras.layers.BatchNormalization(momentum=0.9, name=f"bn{i}")(features)
+        features = tf.keras.layers.ReLU(name=f"relu{i}")(features)
+        if layer.pool:
+            features = tf.keras.layers.MaxPool2D(
+                layer.pool, strides=layer.pool, padding="same", name=f"pool{i}"
+            )(features)
+
+    # Map-to-sequence: the height-1 feature map becomes one feature vector per column.
+    sequence = tf.keras.layers.Lambda(lambda t: tf.squeeze(t, axis=1), name="to_sequence")(features)
+    logit_length = tf.keras.layers.Lambda(
+        lambda w: tf.cast(geometry.time_steps(w, config), tf.int32), name="logit_length"
+    )(width)
+    mask = tf.keras.layers.Lambda(
+        lambda args: tf.sequence_mask(args[0], tf.shape(args[1])[1]), name="time_mask"
+    )([logit_length, sequence])
+
+    use_cudnn = bool(tf.config.list_logical_devices("GPU"))
+    for i in range(config.rnn_layers):
+        sequence = tf.keras.layers.Bidirectional(
+            _lstm(config.rnn_units, use_cudnn), name=f"bilstm{i + 1}"
+        )(sequence, mask=mask)
+        if config.rnn_dropout and i < config.rnn_layers - 1:
+            sequence = tf.keras.layers.Dropout(config.rnn_dropout)(sequence)
+    if config.dropout:
+        sequence = tf.keras.layers.Dropout(config.dropout, name="dropout")(sequence)
+    logits = tf.keras.layers.Dense(num_classes, dtype="float32", name="logits")(sequence)
+    return tf.keras.Model(
+        inputs={"image": image, "width": width},
+        outputs={"logits": logits, "logit_length": logit_length},
+        name="crnn",
+    )

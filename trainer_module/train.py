@@ -1,0 +1,262 @@
+"""Training: CTC loss on true lengths, Adam with a schedule, evaluation with CER, resumable fits.
+
+``fit`` is shared by the TFX Trainer (``run.run_fn``) and the standalone CLI
+(``python -m trainer_module.train``); it knows nothing of where batches come from.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import tensorflow as tf
+
+from pipeline.config import CrnnConfig, ModelConfig, TrainingConfig
+from trainer_module.alphabet import Alphabet
+from trainer_module.metrics import EditDistanceRate, ExactMatchRate
+from trainer_module.model import build_recognizer
+
+log = logging.getLogger(__name__)
+
+NON_FINITE_LOSS = (
+    "CTC loss is not finite. A label needs more time steps than its image width gives (ingest "
+    "should have quarantined it), or training diverged (lower training.learning_rate)."
+)
+
+
+def sparse_labels(labels: dict) -> tf.SparseTensor:
+    """Dense padded ids + lengths -> the sparse labels CTC and edit distance take."""
+    return tf.RaggedTensor.from_tensor(labels["ids"], lengths=labels["length"]).to_sparse()
+
+
+class CTCTrainer(tf.keras.Model):
+    """The recognizer plus CTC loss, for ``fit``; test steps also report CER and line accuracy
+    (greedy decoding, on unit ids)."""
+
+    def __init__(self, recognizer: tf.keras.Model, **kwargs):
+        super().__init__(**kwargs)
+        self.recognizer = recognizer
+        self.loss_tracker = tf.keras.metrics.Mean(name="loss")
+        self.cer = EditDistanceRate(name="cer")
+        self.line_accuracy = ExactMatchRate(name="line_accuracy")
+
+    def call(self, inputs, training=False):
+        return self.recognizer(inputs, training=training)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.cer, self.line_accuracy]
+
+    def ctc_loss(self, labels: dict, outputs: dict) -> tf.Tensor:
+        per_example = tf.nn.ctc_loss(
+            labels=sparse_labels(labels),
+            logits=tf.cast(outputs["logits"], tf.float32),
+            label_length=None,
+            logit_length=outputs["logit_length"],
+            logits_time_major=False,
+            blank_index=-1,
+        )
+        return tf.debugging.assert_all_finite(per_example, NON_FINITE_LOSS)
+
+    def train_step(self, data):
+        inputs, labels = data
+        with tf.GradientTape() as tape:
+            outputs = self(inputs, training=True)
+            per_example = self.ctc_loss(labels, outputs)
+            loss = tf.nn.compute_average_loss(per_example)
+            if self.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(self.losses))
+        self.optimizer.minimize(loss, self.trainable_variables, tape=tape)
+        self.loss_tracker.update_state(per_example)
+        return {"loss": self.loss_tracker.result()}
+
+    def test_step(self, data):
+        inputs, labels = data
+        outputs = self(inputs, training=False)
+        self.loss_tracker.update_state(self.ctc_loss(labels, outputs))
+        logits = tf.transpose(outputs["logits"], [1, 0, 2])
+        decoded, _ = tf.nn.ctc_greedy_decoder(
+            logits, outputs["logit_length"], blank_index=logits.shape[-1] - 1
+        )
+        truth = sparse_labels(labels)
+        self.cer.update_state(truth, decoded[0])
+        self.line_accuracy.update_state(truth, decoded[0])
+        return {metric.name: metric.result() for metric in self.metrics}
+
+
+class WarmUp(tf.keras.optimizers.schedules.LearningRateSchedule):
+    """Linear warm-up to the wrapped schedule's value over ``warmup_steps``."""
+
+    def __init__(self, schedule, warmup_steps: int):
+        self.schedule, self.warmup_steps = schedule, warmup_steps
+
+    def __call__(self, step):
+        step = tf.cast(step, tf.float32)
+        ramp = tf.minimum(1.0, (step + 1) / float(max(self.warmup_steps, 1)))
+        return self.schedule(step) * ramp
+
+    def get_config(self):
+        return {"warmup_steps": self.warmup_steps}
+
+
+def learning_rate(config: TrainingConfig, total_steps: int):
+    """The configured schedule: constant, exponential decay, or cosine to zero; optional warm-up."""
+    schedules = tf.keras.optimizers.schedules
+    if config.lr_schedule == "exponential":
+        schedule = schedules.ExponentialDecay(
+            config.learning_rate, config.decay_steps, config.decay_rate
+        )
+    elif config.lr_schedule == "cosine":
+        schedule = schedules.CosineDecay(config.learning_rate, max(total_steps, 1))
+    else:
+        schedule = schedules.ExponentialDecay(config.learning_rate, 1, 1.0)  # constant
+    return WarmUp(schedule, config.warmup_steps) if config.warmup_steps else schedule
+
+
+def select_strategy(devices: list[str] | None = None) -> tf.distribute.Strategy:
+    """MirroredStrategy over the given devices or over all visible GPUs when there are several;
+    the default strategy otherwise (one GPU or the CPU)."""
+    if devices:
+        return tf.distribute.MirroredStrategy(devices)
+    gpus = tf.config.list_logical_devices("GPU")
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy([gpu.name for gpu in gpus])
+    return tf.distribute.get_strategy()
+
+
+def set_precision(config: TrainingConfig) -> None:
+    """float16 compute on GPUs when asked; float32 otherwise (the CPU gains nothing from it)."""
+    policy = "float32"
+    if config.mixed_precision:
+        if tf.config.list_physical_devices("GPU"):
+            policy = "mixed_float16"
+        else:
+            log.warning("training.mixed_precision is set but no GPU is visible: using float32")
+    tf.keras.mixed_precision.set_global_policy(policy)
+
+
+@dataclass
+class Schedule:
+    """How ``total_steps`` are cut into Keras epochs (one evaluation after each)."""
+
+    epochs: int
+    steps_per_epoch: int
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+    @classmethod
+    def plan(cls, config: TrainingConfig, train_examples: int | None = None) -> Schedule:
+        if config.epochs is not None:
+            if not train_examples:
+                raise ValueError("training.epochs needs the number of training examples")
+            return cls(config.epochs, math.ceil(train_examples / config.batch_size))
+        epochs = math.ceil(config.train_steps / config.steps_per_evaluation)
+        return cls(epochs, math.ceil(config.train_steps / epochs))
+
+
+class ProgressLog(tf.keras.callbacks.Callback):
+    """One line per evaluation a person can follow: step, losses, CER, learning rate, speed."""
+
+    def __init__(self, schedule: Schedule, batch_size: int):
+        super().__init__()
+        self.schedule, self.batch_size = schedule, batch_size
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        seconds = time.perf_counter() - self.started
+        step = (epoch + 1) * self.schedule.steps_per_epoch
+        rate = self.schedule.steps_per_epoch * self.batch_size / max(seconds, 1e-9)
+        optimizer = self.model.optimizer
+        lr = optimizer.learning_rate
+        lr = float(tf.keras.backend.get_value(lr(optimizer.iterations) if callable(lr) else lr))
+        log.info(
+            "step %d/%d  loss %.3f  val_loss %.3f  val_cer %.4f  val_line_acc %.3f  lr %.2e  "
+            "%.0f samples/s",
+            step,
+            self.schedule.total_steps,
+            logs.get("loss", float("nan")),
+            logs.get("val_loss", float("nan")),
+            logs.get("val_cer", float("nan")),
+            logs.get("val_line_accuracy", float("nan")),
+            lr,
+            rate,
+        )
+
+
+def build_trainer(config: CrnnConfig, alphabet: Alphabet, total_steps: int) -> CTCTrainer:
+    """Recognizer + CTC trainer compiled with Adam and the configured schedule (call inside the
+    strategy's scope)."""
+    recognizer = build_recognizer(config.model, alphabet.num_classes)
+    trainer = CTCTrainer(recognizer)
+    trainer.compile(optimizer=tf.keras.optimizers.Adam(learning_rate(config.training, total_steps)))
+    return trainer
+
+
+@dataclass
+class FitResult:
+    history: dict
+    schedule: Schedule
+    seconds: float
+
+
+def fit(
+    trainer: CTCTrainer,
+    train_data: tf.data.Dataset,
+    eval_data: tf.data.Dataset | None,
+    config: CrnnConfig,
+    schedule: Schedule,
+    run_dir: str | Path,
+    eval_steps: int | None = None,
+) -> FitResult:
+    """Train with evaluation after every epoch; resumable from ``run_dir`` after a kill.
+
+    ``run_dir`` receives TensorBoard logs (``logs/``) and the backup that BackupAndRestore
+    resumes from (``backup/``). The weights of the epoch with the best eval CER are restored at
+    the end.
+    """
+    run_dir = Path(run_dir)
+    callbacks = [
+        tf.keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        tf.keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"),
+        ProgressLog(schedule, config.training.batch_size),
+    ]
+    if eval_data is not None:
+        callbacks.append(
+            tf.keras.callbacks.EarlyStopping(
+                monitor="val_cer",
+                mode="min",
+                patience=config.training.early_stopping_patience or schedule.epochs + 1,
+                restore_best_weights=True,
+            )
+        )
+    started = time.perf_counter()
+    history = trainer.fit(
+        train_data,
+        validation_data=eval_data,
+        validation_steps=eval_steps,
+        epochs=schedule.epochs,
+        steps_per_epoch=schedule.steps_per_epoch,
+        callbacks=callbacks,
+        verbose=0,
+    )
+    return FitResult(history.history, schedule, time.perf_counter() - started)
+
+
+def write_history(result: FitResult, path: str) -> None:
+    """The loss/CER curves as JSON (local paths and gs:// alike)."""
+    with tf.io.gfile.GFile(path, "w") as out:
+        out.write(json.dumps({"seconds": result.seconds, **result.history}, indent=1))
+
+
+def same_architecture(a: ModelConfig, b: ModelConfig) -> bool:
+    """Whether weights of a model built from ``a`` fit one built from ``b``."""
+    return a.model_dump() == b.model_dump()
