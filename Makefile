@@ -14,8 +14,8 @@ help:  ## List the targets.
 setup:  ## Create .venv (Python 3.10) holding exactly requirements.txt; a no-op when up to date.
 	@tools/setup_venv.sh
 
-run: setup  ## Set-up, then the main job on the embedded synthetic data set.
-	$(PY) -m tools.synth_lines --out outputs/data/synth --count 3000 --seed 7 --charset lower
+run: setup  ## Set-up, then the whole pipeline on the embedded synthetic data (ARGS=... for more).
+	$(PY) local_runner.py $(ARGS)
 
 test: setup  ## Set-up, then every test.
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,253 @@
+"""CsvImageExampleGen: tf.crnn's ``path;label`` CSVs + images -> tf.Examples, with Beam.
+
+A FileBasedExampleGen (so TFX's input_config splits, output hash splits and {SPAN}/{VERSION}
+patterns work, locally and on Kubeflow) whose Beam executor reads CSV rows, reads and checks each
+image, and writes tf.Examples with ``image`` (encoded bytes), ``label``, ``path``, ``width``,
+``height`` and ``source``. Bad rows go to ``quarantine-<split>.jsonl`` beside the splits, each
+with file, row and reason (rules in ``components.ingest``).
+
+After the Beam run the executor counts what was written by reading the output back (not from
+Beam counters, which some runner modes lose) and checks rows in = examples written +
+quarantined. ``ingest_report.json`` records the counts per split and per reason; the run fails
+with a clear message when the counts do not add up or the quarantined share is over the limit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from typing import Any
+
+import apache_beam as beam
+import tensorflow as tf
+from tfx import types
+from tfx.components.example_gen import utils as example_gen_utils
+from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
+from tfx.components.example_gen.component import FileBasedExampleGen
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.proto import example_gen_pb2
+from tfx.types import artifact_utils, standard_artifacts
+from tfx.types import standard_component_specs as specs
+from tfx.types.component_spec import ChannelParameter, ExecutionParameter
+from tfx.utils import proto_utils
+
+from components import ingest
+
+log = logging.getLogger(__name__)
+
+INGEST_OPTIONS = "ingest_options_json"
+REPORT_FILE = "ingest_report.json"
+_QUARANTINE_DIR = "_quarantine_dir"  # exec property the executor adds for its PTransform
+
+
+class IngestError(RuntimeError):
+    """Ingest produced a result that must not go further (too many bad rows, lost rows)."""
+
+
+def quarantine_file(directory: str, split: str) -> str:
+    return os.path.join(directory, f"quarantine-{split}.jsonl")
+
+
+def _input_split_name(exec_properties: dict[str, Any], split_pattern: str) -> str:
+    input_config = example_gen_pb2.Input()
+    proto_utils.json_to_proto(exec_properties[specs.INPUT_CONFIG_KEY], input_config)
+    return next(s.name for s in input_config.splits if s.pattern == split_pattern)
+
+
+def _csv_files(input_base: str, split_pattern: str) -> list[str]:
+    pattern = os.path.join(input_base, split_pattern)
+    files = sorted(tf.io.gfile.glob(pattern))
+    if not files:
+        raise IngestError(f"no CSV file matches {pattern}")
+    return files
+
+
+@beam.ptransform_fn
+def _CsvImagesToExample(
+    pipeline: beam.Pipeline, exec_properties: dict[str, Any], split_pattern: str
+) -> beam.PCollection:
+    options = ingest.IngestOptions.from_json(exec_properties[INGEST_OPTIONS])
+    split = _input_split_name(exec_properties, split_pattern)
+    files = _csv_files(exec_properties[specs.INPUT_BASE_KEY], split_pattern)
+
+    checked = (
+        pipeline
+        | "CsvFiles" >> beam.Create(files)
+        | "Rows" >> beam.FlatMap(ingest.read_csv_rows, options)
+        | "Spread" >> beam.Reshuffle()  # image reads and checks run on every worker
+        | "Check" >> beam.Map(ingest.check_row, options)
+    )
+    accepted = checked | "Accepted" >> beam.Filter(lambda r: isinstance(r, ingest.Accepted))
+    rejected = checked | "Rejected" >> beam.Filter(lambda r: isinstance(r, ingest.Quarantined))
+    deduped = (
+        accepted
+        | "ByImage" >> beam.Map(lambda r: (r.path, r))
+        | "Group" >> beam.GroupByKey()
+        | "Dedupe" >> beam.FlatMap(lambda item: ingest.dedupe(item[0], list(item[1])))
+    )
+    unique = deduped | "Unique" >> beam.Filter(lambda r: isinstance(r, ingest.Accepted))
+    duplicates = deduped | "Duplicates" >> beam.Filter(lambda r: isinstance(r, ingest.Quarantined))
+    _ = (
+        (rejected, duplicates)
+        | "AllQuarantined" >> beam.Flatten()
+        | "ToJson" >> beam.Map(lambda r: r.to_json())
+        | "WriteQuarantine"
+        >> beam.io.WriteToText(
+            quarantine_file(exec_properties[_QUARANTINE_DIR], split),
+            num_shards=1,
+            shard_name_template="",
+        )
+    )
+    return unique | "ToExample" >> beam.Map(lambda r: r.to_example())
+
+
+class Executor(BaseExampleGenExecutor):
+    """Beam executor of CsvImageExampleGen; see the module docstring."""
+
+    def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
+        return _CsvImagesToExample
+
+    def Do(self, input_dict, output_dict, exec_properties) -> None:
+        examples = artifact_utils.get_single_instance(output_dict[specs.EXAMPLES_KEY])
+        options = ingest.IngestOptions.from_json(exec_properties[INGEST_OPTIONS])
+        exec_properties = {**exec_properties, _QUARANTINE_DIR: examples.uri}
+        super().Do(input_dict, output_dict, exec_properties)
+        report = _ingest_report(examples, exec_properties, options)
+        _publish(report, examples, options)
+        problem = _problem(report, options)
+        if problem:
+            raise IngestError(problem)
+
+
+def _ingest_report(examples, exec_properties: dict[str, Any], options) -> dict[str, Any]:
+    """Counts from the files themselves: CSV rows read, examples written, rows quarantined."""
+    input_config = example_gen_pb2.Input()
+    proto_utils.json_to_proto(exec_properties[specs.INPUT_CONFIG_KEY], input_config)
+    base = exec_properties[specs.INPUT_BASE_KEY]
+    rows, quarantined, reasons, samples = {}, {}, Counter(), {}
+    for split in input_config.splits:
+        rows[split.name] = sum(
+            ingest.count_rows(csv, options) for csv in _csv_files(base, split.pattern)
+        )
+        records = _read_quarantine(quarantine_file(examples.uri, split.name))
+        quarantined[split.name] = len(records)
+        for record in records:
+            kind = ingest.reason_kind(record["reason"])
+            reasons[kind] += 1
+            samples.setdefault(kind, f"{record['csv']}:{record['row']} {record['reason']}")
+    written = {
+        split: _count_records(artifact_utils.get_split_uri([examples], split))
+        for split in artifact_utils.decode_split_names(examples.split_names)
+    }
+    return {
+        "input_base": base,
+        "span": exec_properties.get("span"),
+        "rows": rows,
+        "written": written,
+        "quarantined": quarantined,
+        "quarantine_reasons": dict(reasons.most_common()),
+        "quarantine_samples": samples,
+        "total_rows": sum(rows.values()),
+        "total_written": sum(written.values()),
+        "total_quarantined": sum(quarantined.values()),
+    }
+
+
+def _read_quarantine(path: str) -> list[dict]:
+    if not tf.io.gfile.exists(path):
+        return []
+    with tf.io.gfile.GFile(path) as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _count_records(split_uri: str) -> int:
+    files = tf.io.gfile.glob(os.path.join(split_uri, "*"))
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    return int(dataset.reduce(0, lambda count, _: count + 1))
+
+
+def _publish(report: dict[str, Any], examples, options: ingest.IngestOptions) -> None:
+    """Write the report beside the splits (and to report_dir, which survives a failed run),
+    log it, and put the totals on the Examples artifact in ML Metadata."""
+    text = json.dumps(report, indent=1, ensure_ascii=False)
+    destinations = [os.path.join(examples.uri, REPORT_FILE)]
+    if options.report_dir:
+        tf.io.gfile.makedirs(options.report_dir)
+        destinations.append(os.path.join(options.report_dir, REPORT_FILE))
+    for path in destinations:
+        with tf.io.gfile.GFile(path, "w") as handle:
+            handle.write(text)
+    for key in ("total_rows", "total_written", "total_quarantined"):
+        examples.set_int_custom_property(key, report[key])
+    log.info(
+        "ingest: %d rows -> %d examples (%s) + %d quarantined %s",
+        report["total_rows"],
+        report["total_written"],
+        ", ".join(f"{split} {n}" for split, n in report["written"].items()),
+        report["total_quarantined"],
+        report["quarantine_reasons"] or "",
+    )
+
+
+def _problem(report: dict[str, Any], options: ingest.IngestOptions) -> str | None:
+    total, written, bad = report["total_rows"], report["total_written"], report["total_quarantined"]
+    where = f" (see {options.report_dir or report['input_base']}/{REPORT_FILE})"
+    if total != written + bad:
+        return (
+            f"ingest lost rows: {total} rows in, {written} examples written + {bad} "
+            f"quarantined = {written + bad}{where}"
+        )
+    if total and bad / total > options.max_quarantine_fraction:
+        reasons = "; ".join(f"{n} {kind}" for kind, n in report["quarantine_reasons"].items())
+        samples = "\n".join(f"  e.g. {s}" for s in report["quarantine_samples"].values())
+        return (
+            f"ingest quarantined {bad} of {total} rows ({bad / total:.1%}), over the limit of "
+            f"{options.max_quarantine_fraction:.1%} (data.max_quarantine_fraction): {reasons}\n"
+            f"{samples}{where}"
+        )
+    if written == 0:
+        return f"ingest wrote no examples from {total} rows{where}"
+    return None
+
+
+class CsvImageExampleGenSpec(types.ComponentSpec):
+    # TFX's ComponentSpec API: class-level dicts.
+    PARAMETERS = {  # noqa: RUF012
+        **specs.FileBasedExampleGenSpec.PARAMETERS,
+        INGEST_OPTIONS: ExecutionParameter(type=str),
+    }
+    INPUTS = {}  # noqa: RUF012
+    OUTPUTS = {specs.EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples)}  # noqa: RUF012
+
+
+class CsvImageExampleGen(FileBasedExampleGen):
+    """ExampleGen for tf.crnn CSVs and images (a FileBasedExampleGen: Kubeflow resolves its
+    {SPAN} patterns with the same driver as TFX's own)."""
+
+    SPEC_CLASS = CsvImageExampleGenSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(Executor)
+
+    def __init__(
+        self,
+        input_base: str,
+        options: ingest.IngestOptions,
+        input_config: example_gen_pb2.Input | None = None,
+        output_config: example_gen_pb2.Output | None = None,
+        range_config=None,
+    ):
+        input_config = input_config or example_gen_utils.make_default_input_config("*.csv")
+        output_config = output_config or example_gen_utils.make_default_output_config(input_config)
+        spec = CsvImageExampleGenSpec(
+            input_base=input_base,
+            input_config=input_config,
+            output_config=output_config,
+            range_config=range_config,
+            output_data_format=example_gen_pb2.FORMAT_TF_EXAMPLE,
+            output_file_format=example_gen_pb2.FORMAT_TFRECORDS_GZIP,
+            ingest_options_json=options.to_json(),
+            examples=types.Channel(type=standard_artifacts.Examples),
+        )
+        # FileBasedExampleGen.__init__ builds its own spec; the base component takes ours.
+        base_beam_component.BaseBeamComponent.__init__(self, spec=spec)

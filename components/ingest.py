@@ -1,0 +1,356 @@
+"""Ingest rules: how a tf.crnn CSV row becomes an example or a quarantined row with its reason.
+
+Pure Python (plus TensorFlow's file system, so gs:// works), shared by the Beam ExampleGen and its
+tests. A row is ``path<delimiter>label``; the label is everything after the first delimiter.
+With ``has_header`` the first row names the columns (``path``, ``label``, optional ``source``).
+Every row ends up in exactly one of two places, an example or the quarantine, with the CSV file
+and row number, so counts always add up.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import posixpath
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+import tensorflow as tf
+from PIL import Image, UnidentifiedImageError
+
+from pipeline.config import AlphabetConfig, CrnnConfig, ModelConfig
+from trainer_module import geometry
+from trainer_module.alphabet import Alphabet, split_units
+
+# tf.io.decode_image, which training and serving use, reads these formats.
+DECODABLE_FORMATS = ("PNG", "JPEG", "GIF", "BMP")
+
+
+class Reason:
+    """Quarantine reasons (the ``reason`` field starts with one of these)."""
+
+    WRONG_COLUMNS = "wrong column count"
+    PATH_NOT_UTF8 = "path not UTF-8"
+    LABEL_NOT_UTF8 = "label not UTF-8"
+    EMPTY_LABEL = "empty label"
+    OUTSIDE_ROOT = "path outside the data root"
+    MISSING_FILE = "missing file"
+    EMPTY_FILE = "empty file"
+    UNDECODABLE = "undecodable or truncated image"
+    UNSUPPORTED_FORMAT = "unsupported image format"
+    TOO_MANY_PIXELS = "image over the pixel limit"
+    UNKNOWN_UNITS = "characters outside the alphabet"
+    LABEL_TOO_LONG = "label too long for its image width"
+    DUPLICATE = "duplicate row"
+
+
+def reason_kind(reason: str) -> str:
+    """The Reason a quarantine message starts with (its details stripped)."""
+    kinds = [value for name, value in vars(Reason).items() if not name.startswith("_")]
+    return max((kind for kind in kinds if reason.startswith(kind)), key=len, default=reason)
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """What ingest needs from the run configuration (and nothing else, so that changing, say,
+    the learning rate does not invalidate the cached examples)."""
+
+    delimiter: str = ";"
+    has_header: bool = False
+    data_root: str | None = None
+    max_image_pixels: int = 8_000_000
+    max_quarantine_fraction: float = 0.05
+    alphabet: dict = field(default_factory=lambda: AlphabetConfig().model_dump())
+    alphabet_units: tuple[str, ...] | None = None  # a configured alphabet, resolved
+    model: dict = field(default_factory=lambda: ModelConfig().model_dump())
+    report_dir: str | None = None  # a copy of the ingest report that survives a failed run
+    fingerprint: str = ""  # of the data and code, so that a change re-runs ingest
+
+    @classmethod
+    def from_config(
+        cls, config: CrnnConfig, report_dir: str | None = None, fingerprint: str = ""
+    ) -> IngestOptions:
+        configured = config.alphabet.lookup_file or config.alphabet.characters
+        units = Alphabet.from_config(config.alphabet).units if configured else None
+        return cls(
+            delimiter=config.data.delimiter,
+            has_header=config.data.has_header,
+            data_root=config.data.data_root,
+            max_image_pixels=config.data.max_image_pixels,
+            max_quarantine_fraction=config.data.max_quarantine_fraction,
+            alphabet=config.alphabet.model_dump(mode="json"),
+            alphabet_units=units,
+            model=config.model.model_dump(mode="json"),
+            report_dir=report_dir,
+            fingerprint=fingerprint,
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> IngestOptions:
+        raw = json.loads(text)
+        if raw.get("alphabet_units") is not None:
+            raw["alphabet_units"] = tuple(raw["alphabet_units"])
+        return cls(**raw)
+
+    @property
+    def alphabet_config(self) -> AlphabetConfig:
+        return AlphabetConfig.model_validate(self.alphabet)
+
+    @property
+    def model_config(self) -> ModelConfig:
+        return ModelConfig.model_validate(self.model)
+
+
+@dataclass(frozen=True)
+class CsvRow:
+    """One non-empty data row of a CSV file, as bytes (decoding is a check of its own)."""
+
+    csv: str
+    number: int  # 1-based line number in the file
+    fields: tuple[bytes, ...]
+    header: tuple[str, ...] | None = None
+
+    @property
+    def where(self) -> str:
+        return f"{self.csv}:{self.number}"
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    csv: str
+    row: int
+    path: str
+    label: str
+    reason: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A row that passed every check: what goes into the tf.Example."""
+
+    csv: str
+    row: int
+    path: str
+    label: str
+    image: bytes
+    width: int
+    height: int
+    source: str
+    squeezed: bool
+
+    def to_example(self) -> tf.train.Example:
+        def b(value: str | bytes) -> tf.train.Feature:
+            value = value.encode("utf-8") if isinstance(value, str) else value
+            return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+
+        def i(value: int) -> tf.train.Feature:
+            return tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+
+        return tf.train.Example(
+            features=tf.train.Features(
+                feature={
+                    "image": b(self.image),
+                    "label": b(self.label),
+                    "path": b(self.path),
+                    "width": i(self.width),
+                    "height": i(self.height),
+                    "source": b(self.source),
+                }
+            )
+        )
+
+
+def read_csv_rows(csv_path: str, options: IngestOptions) -> Iterator[CsvRow]:
+    """Every non-empty row of one CSV file (the header row excluded), with its line number."""
+    with tf.io.gfile.GFile(csv_path, "rb") as handle:
+        content = handle.read()
+    delimiter = options.delimiter.encode("utf-8")
+    header = None
+    for number, line in enumerate(content.split(b"\n"), start=1):
+        line = line.rstrip(b"\r")
+        if not line.strip():
+            continue
+        if options.has_header and header is None:
+            header = tuple(name.strip() for name in line.decode("utf-8").split(options.delimiter))
+            _check_header(csv_path, header)
+            continue
+        if header is not None and header[-1] == "label":
+            fields = tuple(line.split(delimiter, len(header) - 1))  # the label may hold delimiters
+        elif header is not None:
+            fields = tuple(line.split(delimiter))
+        else:
+            fields = tuple(line.split(delimiter, 1))
+        yield CsvRow(csv_path, number, fields, header)
+
+
+def count_rows(csv_path: str, options: IngestOptions) -> int:
+    return sum(1 for _ in read_csv_rows(csv_path, options))
+
+
+def _check_header(csv_path: str, header: tuple[str, ...]) -> None:
+    missing = {"path", "label"} - set(header)
+    if missing:
+        raise ValueError(
+            f"{csv_path}:1: the header must name the columns path and label "
+            f"(got {', '.join(header)}); or set data.has_header to false"
+        )
+
+
+def check_row(row: CsvRow, options: IngestOptions) -> Accepted | Quarantined:
+    """Every check of the issue list except duplicates (which need all rows; see ``dedupe``)."""
+    named = _named_fields(row)
+    if named is None:
+        expected = len(row.header) if row.header else 2
+        first = row.fields[0].decode("utf-8", errors="replace")
+        return Quarantined(
+            row.csv,
+            row.number,
+            first,
+            "",
+            f"{Reason.WRONG_COLUMNS}: {len(row.fields)} column(s), expected {expected}"
+            + ("" if row.header else f" (path{options.delimiter}label)"),
+        )
+    raw_path, raw_label = named["path"], named["label"]
+    path_text = raw_path.decode("utf-8", errors="replace")
+    label_text = raw_label.decode("utf-8", errors="replace")
+
+    def quarantine(reason: str, path: str = path_text) -> Quarantined:
+        return Quarantined(row.csv, row.number, path, label_text, reason)
+
+    try:
+        path_text = raw_path.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return quarantine(Reason.PATH_NOT_UTF8)
+    try:
+        label = raw_label.decode("utf-8")
+    except UnicodeDecodeError:
+        return quarantine(Reason.LABEL_NOT_UTF8)
+    if not label.strip():
+        return quarantine(Reason.EMPTY_LABEL)
+    source = named.get("source", b"").decode("utf-8", errors="replace").strip()
+
+    resolved = resolve_image_path(row.csv, path_text, options.data_root)
+    if resolved is None:
+        root = options.data_root or posixpath.dirname(row.csv)
+        return quarantine(f"{Reason.OUTSIDE_ROOT} {root}")
+    image_problem, image, size = _read_image(resolved, options)
+    if image_problem:
+        return quarantine(image_problem, resolved)
+    width, height = size
+
+    alphabet_config = options.alphabet_config
+    units = split_units(label, alphabet_config)
+    if options.alphabet_units is not None:
+        alphabet = Alphabet(options.alphabet_units)
+        unknown = sorted(set(alphabet.unknown_units(label, alphabet_config)))
+        if unknown and alphabet_config.unknown == "error":
+            return quarantine(f"{Reason.UNKNOWN_UNITS}: {''.join(unknown)!r}", resolved)
+        units = [alphabet.units[i] for i in alphabet.encode(label, alphabet_config)]
+        if not units:
+            return quarantine(f"{Reason.EMPTY_LABEL} once unknown units are dropped", resolved)
+    problem = geometry.label_fit_problem(height, width, units, options.model_config)
+    if problem:
+        detail = problem.removeprefix("label too long for its image")
+        return quarantine(Reason.LABEL_TOO_LONG + detail, resolved)
+    _, squeezed = geometry.resized_width(height, width, options.model_config)
+    return Accepted(row.csv, row.number, resolved, label, image, width, height, source, squeezed)
+
+
+def _named_fields(row: CsvRow) -> dict[str, bytes] | None:
+    """Fields by column name, or None when the row has the wrong number of columns."""
+    if row.header is None:
+        return {"path": row.fields[0], "label": row.fields[1]} if len(row.fields) == 2 else None
+    if len(row.fields) != len(row.header):
+        return None
+    return dict(zip(row.header, row.fields, strict=True))
+
+
+def resolve_image_path(csv_path: str, path: str, data_root: str | None) -> str | None:
+    """The image's full path, or None when it lies outside the data root.
+
+    Relative paths are relative to the CSV's directory. The data root (default: the CSV's
+    directory) bounds both relative and absolute paths, after resolving ``..`` and, on local
+    disks, symbolic links.
+    """
+    remote = "://" in csv_path or "://" in path
+    base = posixpath.dirname(csv_path)
+    joined = path if path.startswith("/") or "://" in path else posixpath.join(base, path)
+    root = data_root or base
+    if remote:
+        normalized, root = _normalize_url(joined), _normalize_url(root)
+    else:
+        normalized, root = os.path.realpath(joined), os.path.realpath(root)
+    inside = normalized == root or normalized.startswith(root.rstrip("/") + "/")
+    return normalized if inside else None
+
+
+def _normalize_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    return f"{scheme}{sep}{posixpath.normpath(rest)}" if sep else posixpath.normpath(url)
+
+
+def _read_image(path: str, options: IngestOptions) -> tuple[str | None, bytes, tuple[int, int]]:
+    """(problem or None, encoded bytes, (width, height))."""
+    try:
+        with tf.io.gfile.GFile(path, "rb") as handle:
+            encoded = handle.read()
+    except tf.errors.NotFoundError:
+        return Reason.MISSING_FILE, b"", (0, 0)
+    except tf.errors.OpError as err:
+        return f"{Reason.MISSING_FILE}: {err.message}", b"", (0, 0)
+    problem, size = inspect_image(encoded, options.max_image_pixels)
+    return problem, (b"" if problem else encoded), size
+
+
+def inspect_image(encoded: bytes, max_pixels: int) -> tuple[str | None, tuple[int, int]]:
+    """Whether training and serving can decode these bytes: (problem or None, (width, height)).
+
+    The pixel limit is checked from the header, before decoding (decompression bombs); then
+    every pixel is decoded, so truncated files fail here rather than in a training step.
+    """
+    if not encoded:
+        return Reason.EMPTY_FILE, (0, 0)
+    try:
+        with Image.open(io.BytesIO(encoded)) as image:
+            width, height = image.size
+            if width * height > max_pixels:
+                return (
+                    f"{Reason.TOO_MANY_PIXELS}: {width}x{height} = {width * height} px > "
+                    f"{max_pixels}",
+                    (width, height),
+                )
+            if image.format not in DECODABLE_FORMATS:
+                formats = ", ".join(DECODABLE_FORMATS)
+                return f"{Reason.UNSUPPORTED_FORMAT} {image.format} (use {formats})", (
+                    width,
+                    height,
+                )
+            image.load()
+    except UnidentifiedImageError:
+        return f"{Reason.UNDECODABLE}: not a {', '.join(DECODABLE_FORMATS)} image", (0, 0)
+    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as err:
+        return f"{Reason.UNDECODABLE}: {err}", (0, 0)
+    return None, (width, height)
+
+
+def dedupe(path: str, rows: list[Accepted]) -> Iterator[Accepted | Quarantined]:
+    """The first row (by CSV file and row number) of an image is kept; later rows of the same
+    image are quarantined as duplicates, naming the row they repeat."""
+    first, *others = sorted(rows, key=lambda row: (row.csv, row.row))
+    yield first
+    for row in others:
+        what = "same image" if row.label == first.label else f"same image, label {first.label!r}"
+        yield Quarantined(
+            row.csv,
+            row.row,
+            path,
+            row.label,
+            f"{Reason.DUPLICATE} of {first.csv}:{first.row} ({what})",
+        )

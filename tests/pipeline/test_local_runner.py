@@ -1,0 +1,181 @@
+"""The whole pipeline through local_runner.py, as a user runs it: tiny data, a few minutes.
+
+One first run trains, evaluates, blesses and pushes; a re-run with the same data is served from
+the cache; a deliberately worse model (one training step, no warm start) is evaluated against the
+pushed one and not pushed. The pushed model predicts through the serving CLIs, and
+serving.evaluate on the eval split gives exactly the Evaluator's CER.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+
+ROOT = Path(__file__).resolve().parents[2]
+SUMMARY = re.compile(
+    r"^CER=(?P<cer>[\d.]+|nan) line_accuracy=(?P<acc>[\d.]+|nan) "
+    r"blessed=(?P<blessed>true|false) pushed_model=(?P<pushed>\S+)$"
+)
+TINY = {
+    "data": {"synthetic": {"count": 200, "seed": 5, "charset": "digits", "max_chars": 8}},
+    "model": {
+        "max_width": 128,
+        "conv_layers": [
+            {"filters": 16, "pool": [2, 2]},
+            {"filters": 32, "pool": [2, 2]},
+            {"filters": 64, "batch_norm": True, "pool": [2, 1]},
+            {"filters": 64, "pool": [2, 1]},
+            {"filters": 64, "kernel": [2, 2], "padding": "valid", "batch_norm": True},
+        ],
+        "rnn_units": 48,
+    },
+    "augmentation": {"enabled": False},
+    "training": {
+        "batch_size": 16,
+        "learning_rate": 0.003,
+        "lr_schedule": "constant",
+        "train_steps": 240,
+        "steps_per_evaluation": 120,
+        "warm_start": False,
+    },
+    "evaluation": {"cer_threshold": 0.5, "decoder": "greedy"},
+}
+
+
+def run(tmp_path: Path, *args: str) -> tuple[dict, str]:
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "local_runner.py",
+            str(config),
+            "--output-dir",
+            str(tmp_path / "out"),
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    match = SUMMARY.match(result.stdout.strip().splitlines()[-1])
+    assert match, result.stdout[-2000:]
+    return match.groupdict(), log
+
+
+def states(log: str) -> dict[str, str]:
+    line = next(line for line in log.splitlines() if " finished in " in line)
+    return dict(item.split(" ") for item in line.split(": ", 1)[1].split(", "))
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("pipeline")
+    summary, log = run(tmp_path)
+    return tmp_path, summary, log
+
+
+def test_a_first_run_trains_evaluates_blesses_and_pushes(first_run):
+    tmp_path, summary, log = first_run
+    assert set(states(log).values()) == {"complete"}
+    assert summary["blessed"] == "true"
+    assert float(summary["cer"]) < 0.5
+    pushed = Path(summary["pushed"])
+    assert pushed.parent == tmp_path / "out" / "serving" and pushed.name.isdigit()
+    assert (pushed / "saved_model.pb").exists() and (pushed / "assets" / "alphabet.json").exists()
+    assert not [p for p in pushed.parent.iterdir() if p.name.startswith(".")]  # no staging left
+    assert "ingest: 200 rows -> 200 examples" in log
+    assert re.search(r"step 240/240 +loss", log)
+
+
+def test_the_pushed_model_predicts_through_the_cli(first_run):
+    tmp_path, _, _ = first_run
+    images = sorted((tmp_path / "out" / "data").glob("*/images/*.png"))[:3]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "serving.predict",
+            "--model",
+            str(tmp_path / "out" / "serving"),
+            *map(str, images),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = [line.split("\t") for line in result.stdout.strip().splitlines()]
+    assert [line[0] for line in lines] == list(map(str, images))
+    assert all(0.0 < float(line[2]) <= 1.0 for line in lines)
+
+
+def test_serving_evaluate_on_the_eval_split_matches_the_evaluator(first_run):
+    tmp_path, summary, _ = first_run
+    examples = sorted((tmp_path / "out" / "pipeline" / "CsvImageExampleGen" / "examples").iterdir())
+    split = examples[-1] / "Split-eval"
+    records = tf.data.TFRecordDataset([str(f) for f in split.iterdir()], compression_type="GZIP")
+    rows = []
+    for record in records:
+        feature = tf.train.Example.FromString(record.numpy()).features.feature
+        rows.append(
+            f"{feature['path'].bytes_list.value[0].decode()};"
+            f"{feature['label'].bytes_list.value[0].decode()}"
+        )
+    csv = tmp_path / "eval.csv"
+    csv.write_text("\n".join(rows) + "\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "serving.evaluate", "--model", summary["pushed"], "--csv", str(csv)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    figures = dict(item.split("=") for item in result.stdout.split())
+    assert figures["CER"] == summary["cer"] and figures["line_accuracy"] == summary["acc"]
+    assert float(figures["lines_per_second"]) > 0
+
+
+def test_a_rerun_with_the_same_data_uses_the_cache_and_pushes_nothing_new(first_run):
+    tmp_path, first, _ = first_run
+    again, log = run(tmp_path)
+    steps = states(log)
+    for cached in ("CsvImageExampleGen", "ImportSchemaGen", "Transform", "Trainer"):
+        assert steps[cached] == "cached", steps
+    # A version was pushed since the first run's lookup, so the baseline is looked up again and
+    # the cached model re-evaluated against its own pushed copy: same figures, nothing re-pushed.
+    assert (again["cer"], again["blessed"], again["pushed"]) == (
+        first["cer"],
+        "true",
+        first["pushed"],
+    )
+    assert "already serving as version" in log
+    assert len(list((tmp_path / "out" / "serving").iterdir())) == 1
+
+
+def test_warm_start_continues_from_the_pushed_model(first_run):
+    tmp_path, _, _ = first_run
+    _, log = run(tmp_path, "--train-steps", "20", "--set", "training.warm_start=true")
+    steps = states(log)
+    assert steps["Transform"] == "cached" and steps["Trainer"] == "complete"
+    assert re.search(r"warm-started from \S+/LatestPushedModel/model/\d+/Format-Serving", log)
+
+
+def test_a_worse_model_is_compared_with_the_pushed_one_and_not_pushed(first_run):
+    tmp_path, first, _ = first_run
+    versions = sorted(p.name for p in (tmp_path / "out" / "serving").iterdir())
+    worse, log = run(tmp_path, "--train-steps", "1")
+    assert states(log)["Trainer"] == "complete" and states(log)["Evaluator"] == "complete"
+    assert float(worse["cer"]) > float(first["cer"])
+    assert worse["blessed"] == "false" and worse["pushed"] == "none"
+    assert sorted(p.name for p in (tmp_path / "out" / "serving").iterdir()) == versions
+    assert "model not blessed: not pushed" in log

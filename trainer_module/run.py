@@ -1,0 +1,104 @@
+"""``run_fn`` for the TFX Trainer: Transform output in, an exported SavedModel out.
+
+The Trainer passes the run configuration as ``custom_config["config"]``. Batches come from
+``fn_args.data_accessor`` over the transformed examples; the alphabet from the transform graph.
+Checkpoints (for resuming a killed run) and TensorBoard logs go to ``fn_args.model_run_dir``;
+the model goes to ``fn_args.serving_model_dir``; ``fn_args.base_model`` (the latest pushed
+model, when there is one) warm-starts training if it is compatible.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import tensorflow as tf
+import tensorflow_transform as tft
+from tfx_bsl.public import tfxio
+
+from pipeline.config import CrnnConfig
+from trainer_module import data, export, train, transform
+
+log = logging.getLogger(__name__)
+
+
+def _batches(fn_args, files, schema, remap, config: CrnnConfig, batch_size: int, training: bool):
+    options = tfxio.TensorFlowDatasetOptions(
+        batch_size=batch_size,
+        shuffle=training,
+        shuffle_seed=config.training.seed,
+        num_epochs=None if training else 1,
+    )
+    dataset = fn_args.data_accessor.tf_dataset_factory(files, options, schema)
+
+    def to_model(features):
+        ids = features[transform.LABEL_IDS]
+        if remap is not None:
+            ids = tf.ragged.map_flat_values(lambda flat: tf.gather(remap, flat), ids)
+        return data.to_model_batch(
+            features[transform.IMAGE], features[transform.WIDTH], ids, config, training
+        )
+
+    return dataset.map(to_model, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def count_examples(files: list[str]) -> int:
+    """Records in gzipped TFRecord files (needed to turn epochs into steps)."""
+    dataset = tf.data.TFRecordDataset(tf.io.gfile.glob(files), compression_type="GZIP")
+    return int(dataset.reduce(0, lambda count, _: count + 1))
+
+
+def base_model_dir(fn_args) -> str | None:
+    """The base model's SavedModel directory, or None (no model was pushed yet)."""
+    base = getattr(fn_args, "base_model", None)
+    if base and tf.io.gfile.exists(os.path.join(base, "saved_model.pb")):
+        return base
+    return None
+
+
+def run_fn(fn_args) -> None:
+    """Train the CRNN on the transformed examples and export it (the TFX Trainer's entry point)."""
+    config = transform.config_from(fn_args.custom_config)
+    tf.keras.utils.set_random_seed(config.training.seed)
+    transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
+    alphabet, remap = transform.read_alphabet(transform_output, config)
+    log.info("alphabet: %d units %s", len(alphabet), "".join(alphabet.units)[:120])
+    remap_tensor = None if remap is None else tf.constant(remap, tf.int64)
+    schema = transform_output.transformed_metadata.schema
+
+    training = config.training
+    if fn_args.train_steps and training.epochs is None:
+        training = training.model_copy(update={"train_steps": fn_args.train_steps})
+    examples = count_examples(fn_args.train_files) if training.epochs is not None else None
+    schedule = train.Schedule.plan(training, examples)
+
+    train_data = _batches(
+        fn_args, fn_args.train_files, schema, remap_tensor, config, training.batch_size, True
+    )
+    eval_data = _batches(
+        fn_args, fn_args.eval_files, schema, remap_tensor, config, training.eval_batch_size, False
+    )
+    strategy = train.select_strategy()
+    train.set_precision(training)
+    log.info(
+        "training %d steps (%d evaluations) on %d replica(s)",
+        schedule.total_steps,
+        schedule.epochs,
+        strategy.num_replicas_in_sync,
+    )
+    with strategy.scope():
+        trainer = train.build_trainer(config, alphabet, schedule.total_steps)
+    base = base_model_dir(fn_args) if training.warm_start else None
+    if base:
+        log.info(export.warm_start(trainer.recognizer, alphabet, config, base))
+    result = train.fit(
+        trainer,
+        train_data,
+        eval_data,
+        config,
+        schedule,
+        fn_args.model_run_dir,
+        eval_steps=fn_args.eval_steps or training.eval_steps,
+    )
+    train.write_history(result, os.path.join(fn_args.model_run_dir, "history.json"))
+    export.export_saved_model(trainer.recognizer, alphabet, config, fn_args.serving_model_dir)
