@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup run test lint format lock clean
+.PHONY: help setup run test lint format lock image clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 10
@@ -31,6 +31,9 @@ format: setup  ## Ruff: fix what it can and format.
 lock: setup  ## Re-lock requirements.txt from requirements.in (CPython 3.10, x86-64 Linux).
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.10 --python-platform x86_64-unknown-linux-gnu \
 	  --output-file requirements.txt requirements.in
+
+image:  ## Build kubeflow/Dockerfile, the Kubeflow/Vertex image (needs Docker; IMAGE=name:tag).
+	docker build -f kubeflow/Dockerfile -t $(or $(IMAGE),crnn-tfx:latest) .
 
 clean:  ## Remove the venv, outputs and caches.
 	rm -rf $(VENV) outputs .pytest_cache .ruff_cache

@@ -316,6 +316,75 @@ class PipelineConfig(_Section):
         return name
 
 
+# --- kubeflow -------------------------------------------------------------------------------------
+
+
+class StepResources(_Section):
+    """CPU, memory and accelerators of one step's container on Kubeflow Pipelines / Vertex AI.
+    None leaves the choice to the cluster (KFP) or to Vertex's default machine."""
+
+    cpu: float | None = Field(1.0, gt=0, description="vCPU limit.")
+    memory_gb: float | None = Field(4.0, gt=0, description="Memory limit in GB.")
+    accelerator_count: int = Field(0, ge=0, description="Accelerators (GPUs) per container.")
+    accelerator_type: str = Field(
+        "nvidia.com/gpu",
+        min_length=1,
+        description="Open-source KFP: the Kubernetes resource name of the accelerator.",
+    )
+    vertex_accelerator_type: str = Field(
+        "NVIDIA_TESLA_T4",
+        min_length=1,
+        description="Vertex AI (--format vertex): the machine accelerator type.",
+    )
+
+
+class BeamStepResources(StepResources):
+    """Ingest, Transform and evaluation: Beam's direct runner inside the container (or the
+    launcher of a Dataflow/Flink/Spark job, see pipeline.beam_args)."""
+
+    cpu: float | None = Field(4.0, gt=0, description="vCPU limit.")
+    memory_gb: float | None = Field(16.0, gt=0, description="Memory limit in GB.")
+
+
+class TrainerResources(StepResources):
+    """The Trainer: one NVIDIA GPU by default."""
+
+    cpu: float | None = Field(8.0, gt=0, description="vCPU limit.")
+    memory_gb: float | None = Field(
+        26.0, gt=0, description="Memory limit in GB (fits an n1-standard-8 node with a T4)."
+    )
+    accelerator_count: int = Field(1, ge=0, description="GPUs; 0 trains on CPUs.")
+
+
+class KubeflowConfig(_Section):
+    """Kubeflow Pipelines / Vertex AI: the image, where data, artifacts and pushed models live
+    (URIs the cluster can read, e.g. gs://...), and each step's resources. The roots have no
+    default: ``python -m kubeflow.runner compile`` asks for them by name."""
+
+    image: str = Field(
+        "crnn-tfx:latest",
+        min_length=1,
+        description="Container image every step runs in (kubeflow/Dockerfile, `make image`).",
+    )
+    pipeline_root: str | None = Field(None, description="Artifact root, e.g. gs://bucket/crnn.")
+    data_root: str | None = Field(None, description="Where span folders of new data land.")
+    data_pattern: str = Field(
+        "span-{SPAN}/labels.csv",
+        min_length=1,
+        description="CSV pattern under data_root; with {SPAN}, each run ingests the newest span.",
+    )
+    serving_dir: str | None = Field(None, description="Push destination of blessed models.")
+    trainer: TrainerResources = Field(default_factory=TrainerResources)
+    beam_steps: BeamStepResources = Field(
+        default_factory=BeamStepResources,
+        description="CsvImageExampleGen, Transform and Evaluator.",
+    )
+    other_steps: StepResources = Field(
+        default_factory=StepResources,
+        description="ImportSchemaGen, LatestPushedModel, BaselineModel and Pusher.",
+    )
+
+
 # --- the whole thing ------------------------------------------------------------------------------
 
 
@@ -330,6 +399,7 @@ class CrnnConfig(_Section):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
     pipeline: PipelineConfig = Field(default_factory=PipelineConfig)
+    kubeflow: KubeflowConfig = Field(default_factory=KubeflowConfig)
 
     def to_json(self) -> str:
         return self.model_dump_json(indent=2)
