@@ -3,30 +3,9 @@
 from pathlib import Path
 
 import pytest
+from small_model import small_config
 
-from pipeline.config import CrnnConfig, load_config
 from tools import synth_lines
-
-SMALL_CNN = (
-    '[{"filters": 16, "pool": [2, 2]}, {"filters": 32, "pool": [2, 2]},'
-    ' {"filters": 64, "batch_norm": true, "pool": [2, 1]}, {"filters": 64, "pool": [2, 1]},'
-    ' {"filters": 64, "kernel": [2, 2], "padding": "valid", "batch_norm": true}]'
-)
-
-
-def small_config(*overrides: str) -> CrnnConfig:
-    """A CRNN small enough to learn a few dozen lines on two CPU cores in well under a minute."""
-    return load_config(
-        overrides=[
-            f"model.conv_layers={SMALL_CNN}",
-            "model.rnn_units=64",
-            "model.max_width=160",
-            "training.batch_size=16",
-            "training.learning_rate=0.003",
-            "training.lr_schedule=constant",
-            *overrides,
-        ]
-    )
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +14,20 @@ def lines_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("lines")
     synth_lines.generate(out, count=64, seed=11, charset="lower", max_tokens=2, max_chars=10)
     return out
+
+
+@pytest.fixture(scope="session")
+def trained(lines_dir, tmp_path_factory):
+    """The small CRNN trained for 500 steps on the 64 generated lines (it reads them all) and
+    exported: (standalone result, config, CSV rows)."""
+    from trainer_module import data, standalone
+
+    out = tmp_path_factory.mktemp("trained")
+    config = small_config(
+        "training.train_steps=500",
+        "training.steps_per_evaluation=100",
+        "augmentation.enabled=false",
+    )
+    csv = lines_dir / "labels.csv"
+    result = standalone.train_from_csv(csv, csv, config, out)
+    return result, config, data.read_csv_rows(csv)

@@ -14,11 +14,11 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 sys.path.insert(0, "tests")
-from conftest import small_config
+from small_model import small_config
 from trainer_module import data, train
 from trainer_module.alphabet import Alphabet
 
-config = small_config("training.train_steps=150", "training.steps_per_evaluation=50",
+config = small_config("training.train_steps=240", "training.steps_per_evaluation=80",
                       "augmentation.enabled=false", "training.batch_size=16")
 rows = data.read_csv_rows(sys.argv[1])
 alphabet = Alphabet.from_labels([r.label for r in rows], config.alphabet)

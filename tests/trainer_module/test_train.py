@@ -5,27 +5,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from small_model import small_config
 
-from conftest import small_config
 from pipeline.config import AlphabetConfig
 from trainer_module import data, decoding, export, geometry, standalone, train
 from trainer_module.alphabet import Alphabet, split_units
 from trainer_module.metrics import character_error_rate, length_bucket
 from trainer_module.model import build_recognizer
-
-
-@pytest.fixture(scope="module")
-def trained(lines_dir, tmp_path_factory):
-    """The small CRNN trained for 400 steps on 64 generated lines, evaluated on the same lines."""
-    out = tmp_path_factory.mktemp("trained")
-    config = small_config(
-        "training.train_steps=400",
-        "training.steps_per_evaluation=100",
-        "augmentation.enabled=false",
-    )
-    csv = lines_dir / "labels.csv"
-    result = standalone.train_from_csv(csv, csv, config, out)
-    return result, config, data.read_csv_rows(csv)
 
 
 def _in_memory_texts(model_dir, rows, config, decoder="greedy"):
