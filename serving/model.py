@@ -30,9 +30,11 @@ class Prediction:
 
 
 class Recognizer:
-    """The newest version under a push directory (or a SavedModel folder), loaded once."""
+    """The newest version under a push directory (or a SavedModel folder), loaded once;
+    predictions corrected to a lexicon when one is given (``serving.lexicon``)."""
 
-    def __init__(self, model_dir: str | Path):
+    def __init__(self, model_dir: str | Path, lexicon=None):
+        self.lexicon = lexicon
         self.model_dir = resolve_model_dir(str(model_dir))
         self.alphabet: Alphabet
         self.config: CrnnConfig
@@ -55,14 +57,14 @@ class Recognizer:
         texts = outputs["text"].numpy()
         confidences = outputs["confidence"].numpy()
         top_k = outputs["top_k_text"].numpy()
-        return [
-            Prediction(
-                text.decode("utf-8"),
-                float(confidence),
-                tuple(alternative.decode("utf-8") for alternative in alternatives),
-            )
-            for text, confidence, alternatives in zip(texts, confidences, top_k, strict=True)
-        ]
+        predictions = []
+        for text, confidence, alternatives in zip(texts, confidences, top_k, strict=True):
+            alternatives = tuple(alternative.decode("utf-8") for alternative in alternatives)
+            text = text.decode("utf-8")
+            if self.lexicon is not None:
+                text = self.lexicon.correct(text, alternatives, float(confidence))
+            predictions.append(Prediction(text, float(confidence), alternatives))
+        return predictions
 
     def predict_all(
         self, images: Sequence[bytes], batch_size: int = 64
@@ -74,6 +76,15 @@ class Recognizer:
             predictions.extend(self.predict(batch))
             seconds += time.perf_counter() - started
         return predictions, seconds
+
+
+def load_lexicon(path: str | None):
+    """The lexicon at ``path`` (None without one); ValueError names a file that cannot be read."""
+    if not path:
+        return None
+    from serving.lexicon import Lexicon
+
+    return Lexicon.load(path)
 
 
 def batched(items: Sequence, size: int) -> Iterator[Sequence]:

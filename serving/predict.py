@@ -35,12 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", required=True, help="push directory or SavedModel folder")
     parser.add_argument("--batch-size", type=int, default=64, help="images per model call")
+    parser.add_argument(
+        "--lexicon", help="word list (one per line): correct predictions to its nearest entries"
+    )
     parser.add_argument("images", nargs="+", metavar="IMAGE")
     args = parser.parse_args(argv)
-    from serving.model import Recognizer
+    from serving.model import Recognizer, load_lexicon
 
     try:
-        recognizer = Recognizer(args.model)
+        recognizer = Recognizer(args.model, load_lexicon(args.lexicon))
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
