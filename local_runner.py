@@ -79,6 +79,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--no-cache", action="store_true", help="run every step again")
     parser.add_argument(
+        "--report",
+        metavar="HTML",
+        help="also write the HTML evaluation report (serving.report) of the trained model on the "
+        "eval split",
+    )
+    parser.add_argument(
         "--verbose", action="store_true", help="show every log line of TFX, Beam and TensorFlow"
     )
     return parser.parse_args(argv)
@@ -145,11 +151,13 @@ def fingerprint_files(directory: str) -> str:
 
 
 def synthetic_data(config, output_dir: Path) -> Path:
-    """The embedded data set: generated once per (charset, count, seed, max_chars)."""
+    """The embedded data set: generated once per (charset, count, seed, max_chars, fonts)."""
     from tools import synth_lines
 
     synthetic = config.data.synthetic
     name = f"synthetic-{synthetic.charset}-{synthetic.count}-{synthetic.seed}-{synthetic.max_chars}"
+    if synthetic.fonts:
+        name += "-fonts" + hashlib.sha256("\n".join(synthetic.fonts).encode()).hexdigest()[:8]
     directory = output_dir / "data" / name
     if not (directory / "labels.csv").exists():
         log.info("generating the embedded synthetic data set in %s", directory)
@@ -157,6 +165,7 @@ def synthetic_data(config, output_dir: Path) -> Path:
             directory,
             synthetic.count,
             synthetic.seed,
+            fonts=synthetic.fonts,
             charset=synthetic.charset,
             max_chars=synthetic.max_chars,
         )
@@ -211,7 +220,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     output_dir = Path(args.output_dir or config.pipeline.output_dir).resolve()
-    source = data_source(args.data or config.data.source, config, output_dir)
+    try:
+        source = data_source(args.data or config.data.source, config, output_dir)
+    except ValueError as err:  # e.g. tools.synth_lines.SynthError: fonts missing
+        print(f"error: {err}", file=sys.stderr)
+        return 2
 
     from tfx import v1 as tfx
     from tfx.orchestration.beam.beam_dag_runner import BeamDagRunner
@@ -248,8 +261,21 @@ def main(argv: list[str] | None = None) -> int:
     summary = results.summarize(metadata_path, config.pipeline.name)
     steps = ", ".join(f"{name} {state.lower()}" for name, state in summary.executions.items())
     log.info("finished in %.0f s: %s", time.perf_counter() - started, steps)
+    if args.report:
+        write_eval_report(metadata_path, config.pipeline.name, args.report)
     print(summary.line(), flush=True)
     return 0
+
+
+def write_eval_report(metadata_path: str, pipeline_name: str, out: str) -> None:
+    """The HTML report of this run's trained model on its eval split (as the Evaluator saw it)."""
+    from pipeline import results
+    from serving import report
+    from serving.model import Recognizer
+
+    model_dir, examples = results.eval_report_inputs(metadata_path, pipeline_name)
+    data = report.write_report(Recognizer(model_dir), out, examples=examples)
+    log.info("report %s: %s", out, data.evaluation.line())
 
 
 if __name__ == "__main__":

@@ -37,6 +37,11 @@ class SyntheticDataConfig(_Section):
     seed: int = Field(7, description="Generator seed: the same seed gives the same data set.")
     charset: str = Field("lower", description="Generator charset preset or literal characters.")
     max_chars: int = Field(16, ge=1, description="Longest generated line, in characters.")
+    fonts: list[str] | None = Field(
+        None,
+        description="Font files or directories (searched recursively) to render with; None = "
+        "the core DejaVu fonts (fonts-dejavu-core).",
+    )
 
 
 class DataConfig(_Section):

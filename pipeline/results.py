@@ -110,3 +110,15 @@ def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
         pushed_model=pushed_model,
         executions=latest_states(store, pipeline_name),
     )
+
+
+def eval_report_inputs(metadata_path: str, pipeline_name: str) -> tuple[str, str]:
+    """The newest run's trained SavedModel and a glob of its eval split's TFRecords."""
+    from tfx.orchestration import metadata
+
+    store = metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
+    model = latest_outputs(store, pipeline_name, "Trainer", "model")
+    examples = latest_outputs(store, pipeline_name, "CsvImageExampleGen", "examples")
+    if not model or not examples:
+        raise ValueError(f"{metadata_path}: no finished Trainer and ExampleGen run to report on")
+    return f"{model[0].uri}/Format-Serving", f"{examples[0].uri}/Split-eval/*"

@@ -50,7 +50,15 @@ def evaluate(recognizer, csv_path: str | Path, batch_size: int = 64, delimiter="
     rows = read_csv_rows(csv_path, delimiter)
     if not rows:
         raise ValueError(f"{csv_path}: no rows")
-    predictions, seconds = recognizer.predict_all(read_images(rows), batch_size)
+    return evaluate_images(recognizer, read_images(rows), rows, batch_size)
+
+
+def evaluate_images(
+    recognizer, images: list[bytes], rows: list[LabelledImage], batch_size: int = 64
+) -> Evaluation:
+    """Score predictions for encoded images against their rows' labels (what every figure of
+    ``serving.evaluate`` and ``serving.report`` comes from)."""
+    predictions, seconds = recognizer.predict_all(images, batch_size)
     score = TextScore()
     for row, prediction in zip(rows, predictions, strict=True):
         score.add(recognizer.reference(row.label), prediction.text)

@@ -406,12 +406,39 @@ def main(argv: list[str] | None = None) -> int:
         "--port", type=int, default=8501, help="default 8501, TF Serving's REST port"
     )
     parser.add_argument("--name", default="crnn", help="model name in the URL (default crnn)")
-    parser.add_argument("--max-batch", type=int, default=64, help="images per model call")
-    parser.add_argument("--batch-wait-ms", type=float, default=5.0, help="wait for more requests")
-    parser.add_argument("--max-body-mb", type=float, default=16.0, help="request body limit")
-    parser.add_argument("--max-image-pixels", type=int, default=8_000_000, help="per image")
-    parser.add_argument("--timeout", type=float, default=30.0, help="seconds a request may wait")
-    parser.add_argument("--poll-seconds", type=float, default=5.0, help="check for new versions")
+    parser.add_argument(
+        "--max-batch", type=int, default=64, help="most images per model call (default 64)"
+    )
+    parser.add_argument(
+        "--batch-wait-ms",
+        type=float,
+        default=5.0,
+        help="how long a batch waits for more requests (default 5)",
+    )
+    parser.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=16.0,
+        help="request body limit, 413 above it (default 16)",
+    )
+    parser.add_argument(
+        "--max-image-pixels",
+        type=int,
+        default=8_000_000,
+        help="largest image, 400 above it (default 8000000)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds a request may wait, 503 after (default 30)",
+    )
+    parser.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=5.0,
+        help="seconds between checks for a new version (default 5)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     try:

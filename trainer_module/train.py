@@ -252,9 +252,16 @@ def fit(
 
 
 def write_history(result: FitResult, path: str) -> None:
-    """The loss/CER curves as JSON (local paths and gs:// alike)."""
+    """The loss/CER curves as JSON (local paths and gs:// alike), with the step of each point."""
+    points = len(result.history.get("loss", []))
+    steps = [
+        min(result.schedule.total_steps, (i + 1) * result.schedule.steps_per_epoch)
+        for i in range(points)
+    ]
     with tf.io.gfile.GFile(path, "w") as out:
-        out.write(json.dumps({"seconds": result.seconds, **result.history}, indent=1))
+        out.write(
+            json.dumps({"seconds": result.seconds, "steps": steps, **result.history}, indent=1)
+        )
 
 
 def same_architecture(a: ModelConfig, b: ModelConfig) -> bool:

@@ -1,10 +1,10 @@
 """The whole pipeline through local_runner.py, as a user runs it: tiny data, a few minutes.
 
-One first run trains, evaluates, blesses and pushes; a re-run with the same data is served from
-the cache; a deliberately worse model (one training step, no warm start) is evaluated against the
-pushed one and not pushed. The pushed model predicts through the serving CLIs, and
-serving.evaluate on the eval split gives exactly the Evaluator's CER.
-"""
+One first run trains, evaluates, blesses and pushes, and writes the eval split's HTML report; a
+re-run with the same data is served from the cache; a deliberately worse model (one training
+step, no warm start) is evaluated against the pushed one and not pushed. The pushed model
+predicts through the serving CLIs, and serving.evaluate on the eval split gives exactly the
+Evaluator's CER."""
 
 import json
 import re
@@ -78,7 +78,7 @@ def states(log: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("pipeline")
-    summary, log = run(tmp_path)
+    summary, log = run(tmp_path, "--report", str(tmp_path / "eval_report.html"))
     return tmp_path, summary, log
 
 
@@ -93,6 +93,17 @@ def test_a_first_run_trains_evaluates_blesses_and_pushes(first_run):
     assert not [p for p in pushed.parent.iterdir() if p.name.startswith(".")]  # no staging left
     assert "ingest: 200 rows -> 200 examples" in log
     assert re.search(r"step 240/240 +loss", log)
+    (history,) = (tmp_path / "out" / "pipeline" / "Trainer" / "model_run").glob("*/history.json")
+    curves = json.loads(history.read_text())
+    assert curves["steps"] == [120, 240] and len(curves["val_cer"]) == 2
+
+
+def test_the_eval_report_shows_the_evaluators_figures(first_run):
+    tmp_path, summary, _ = first_run
+    page = (tmp_path / "eval_report.html").read_text()
+    assert re.search(r'id="cer">([^<]+)<', page).group(1) == summary["cer"]
+    assert re.search(r'id="line-accuracy">([^<]+)<', page).group(1) == summary["acc"]
+    assert page.count("<svg") == 2 and "Split-eval" in page
 
 
 def test_the_pushed_model_predicts_through_the_cli(first_run):
@@ -179,3 +190,27 @@ def test_a_worse_model_is_compared_with_the_pushed_one_and_not_pushed(first_run)
     assert worse["blessed"] == "false" and worse["pushed"] == "none"
     assert sorted(p.name for p in (tmp_path / "out" / "serving").iterdir()) == versions
     assert "model not blessed: not pushed" in log
+
+
+def test_the_synthetic_data_set_is_drawn_with_the_configured_fonts(tmp_path):
+    sys.path.insert(0, str(ROOT))
+    import local_runner
+    from pipeline.config import load_config
+
+    serif = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+    chosen = local_runner.synthetic_data(
+        load_config(overrides=["data.synthetic.count=10", f'data.synthetic.fonts=["{serif}"]']),
+        tmp_path,
+    )
+    default = local_runner.synthetic_data(
+        load_config(overrides=["data.synthetic.count=10"]), tmp_path
+    )
+    assert chosen.parent != default.parent  # the fonts are part of the data set's identity
+    assert json.loads((chosen.parent / "generation.json").read_text())["fonts"] == [
+        "DejaVuSerif.ttf"
+    ]
+    assert len(json.loads((default.parent / "generation.json").read_text())["fonts"]) == 6
+    with pytest.raises(ValueError, match="/no/such/fonts"):
+        local_runner.synthetic_data(
+            load_config(overrides=['data.synthetic.fonts=["/no/such/fonts"]']), tmp_path
+        )
