@@ -72,26 +72,18 @@ def _CsvImagesToExample(
     split = _input_split_name(exec_properties, split_pattern)
     files = _csv_files(exec_properties[specs.INPUT_BASE_KEY], split_pattern)
 
+    # One shuffle: rows grouped by the image they name spreads the image reads and checks over
+    # the workers, and brings the rows of one image together, where duplicates are found.
     checked = (
         pipeline
         | "CsvFiles" >> beam.Create(files)
         | "Rows" >> beam.FlatMap(ingest.read_csv_rows, options)
-        | "Spread" >> beam.Reshuffle()  # image reads and checks run on every worker
-        | "Check" >> beam.Map(ingest.check_row, options)
-    )
-    accepted = checked | "Accepted" >> beam.Filter(lambda r: isinstance(r, ingest.Accepted))
-    rejected = checked | "Rejected" >> beam.Filter(lambda r: isinstance(r, ingest.Quarantined))
-    deduped = (
-        accepted
-        | "ByImage" >> beam.Map(lambda r: (r.path, r))
+        | "ByImage" >> beam.Map(_keyed_by_image, options)
         | "Group" >> beam.GroupByKey()
-        | "Dedupe" >> beam.FlatMap(lambda item: ingest.dedupe(item[0], list(item[1])))
+        | "Check" >> beam.FlatMap(_checked, options).with_outputs(_QUARANTINED, main="examples")
     )
-    unique = deduped | "Unique" >> beam.Filter(lambda r: isinstance(r, ingest.Accepted))
-    duplicates = deduped | "Duplicates" >> beam.Filter(lambda r: isinstance(r, ingest.Quarantined))
     _ = (
-        (rejected, duplicates)
-        | "AllQuarantined" >> beam.Flatten()
+        checked[_QUARANTINED]
         | "ToJson" >> beam.Map(lambda r: r.to_json())
         | "WriteQuarantine"
         >> beam.io.WriteToText(
@@ -100,7 +92,26 @@ def _CsvImagesToExample(
             shard_name_template="",
         )
     )
-    return unique | "ToExample" >> beam.Map(lambda r: r.to_example())
+    return checked.examples
+
+
+_QUARANTINED = "quarantined"
+
+
+# No type annotations on these two: Beam would take them as type hints for its coders.
+def _keyed_by_image(row, options):
+    """(image key, row); a row naming no image is a group of its own."""
+    path = ingest.image_key(row, options)
+    return (("image", path) if path is not None else ("row", row.csv, row.number)), row
+
+
+def _checked(item, options):
+    """tf.Examples of the accepted rows of one group; quarantined rows as a tagged output."""
+    for result in ingest.check_group(item[1], options):
+        if isinstance(result, ingest.Accepted):
+            yield result.to_example()
+        else:
+            yield beam.pvalue.TaggedOutput(_QUARANTINED, result)
 
 
 class Executor(BaseExampleGenExecutor):

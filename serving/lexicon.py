@@ -11,7 +11,8 @@ substitutions), the longest common prefix; if entries are still tied the word is
 are words of fewer than four letters, words with digits (numbers and codes are not vocabulary)
 and words with nothing close enough: an out-of-lexicon word stays as the network read it. A
 top-k alternative whose words are all in the lexicon is preferred to a best path that is not.
-Lines the network is sure of (confidence at least ``trust``, 0.7 by default) are kept as read.
+Lines the network is sure of (confidence at least ``trust``, 0.7 by default) are kept as read,
+and so are words that all of its top-k paths read the same way.
 
 The search is rapidfuzz's C++ Levenshtein over the lexicon, fast for tens of thousands of entries.
 """
@@ -92,11 +93,20 @@ class Lexicon:
             for alternative in alternatives[1:]:
                 if self.knows(alternative):
                     return alternative
-        hints = frozenset(
-            _WORD.match(word).group(2).lower() for alt in alternatives for word in alt.split()
-        )
+        readings = [
+            {_WORD.match(word).group(2).lower() for word in alt.split()} for alt in alternatives
+        ]
+        hints = frozenset().union(*readings)
+        # A word that every top-k path reads the same way is one the network is consistent
+        # about: it stays, even if it is not in the lexicon (names, rare words).
+        agreed = set.intersection(*readings) if len(readings) > 1 else set()
         parts = _SPACING.split(text)  # words at even indices, the spacing between them at odd
-        return "".join(part if i % 2 else self.nearest(part, hints) for i, part in enumerate(parts))
+        return "".join(
+            part
+            if i % 2 or _WORD.match(part).group(2).lower() in agreed
+            else self.nearest(part, hints)
+            for i, part in enumerate(parts)
+        )
 
 
 def _same_case(entry: str, like: str) -> str:

@@ -42,6 +42,12 @@ def test_a_confident_prediction_is_kept_as_read(lexicon):
     assert lexicon.correct("the qiuck answer", confidence=0.95) == "the qiuck answer"
 
 
+def test_a_word_every_top_k_path_reads_alike_is_kept(lexicon):
+    alternatives = ("the qiuck answex", "the qiuck answer", "tbe qiuck answer")
+    assert lexicon.correct("the qiuck answex", alternatives, 0.3) == "the qiuck answer"
+    assert lexicon.correct("the qiuck answex", alternatives[:1], 0.3) == "the quick answer"
+
+
 def test_a_top_k_alternative_in_the_lexicon_wins_over_an_unknown_best_path(lexicon):
     alternatives = ("houes wrld", "house world", "4ouse world")
     assert lexicon.correct("houes wrld", alternatives, confidence=0.4) == "house world"
