@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup run test lint format lock image clean
+.PHONY: help setup run test bench lint format lock image clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 10
@@ -19,6 +19,21 @@ run: setup  ## Set-up, then the whole pipeline on the embedded synthetic data (A
 
 test: setup  ## Set-up, then every test.
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Each benchmark rewrites its own section of BENCHMARKS.md; `accuracy` trains the standard profile
+# into STANDARD_DIR, and the speed benchmarks then measure that model.
+STANDARD_DIR := outputs/bench/standard
+bench: setup  ## Set-up, then every benchmark; rewrites BENCHMARKS.md (about 3 hours on 2 cores).
+	$(PY) -m benchmarks.bench_setup
+	$(PY) -m benchmarks.report --reset
+	$(PY) -m benchmarks.synth_lines_bench --write
+	$(PY) -m benchmarks.crnn_speed --write
+	$(PY) -m benchmarks.train_speed --repeats 5 --write
+	$(PY) -m benchmarks.ingest_speed --repeats 5 --write
+	$(PY) -m benchmarks.pipeline_time --runs 5 --write
+	$(PY) -m benchmarks.accuracy --train --output-dir $(STANDARD_DIR) --write
+	$(PY) -m benchmarks.inference_speed --model $(STANDARD_DIR)/serving --repeats 5 --write
+	$(PY) -m benchmarks.serving_load --model $(STANDARD_DIR)/serving --rounds 5 --write
 
 lint: setup  ## Ruff: lint and format check.
 	$(VENV)/bin/ruff check .
@@ -36,5 +51,5 @@ image:  ## Build kubeflow/Dockerfile, the Kubeflow/Vertex image (needs Docker; I
 	docker build -f kubeflow/Dockerfile -t $(or $(IMAGE),crnn-tfx:latest) .
 
 clean:  ## Remove the venv, outputs and caches.
-	rm -rf $(VENV) outputs .pytest_cache .ruff_cache
+	rm -rf $(VENV) outputs .pytest_cache .ruff_cache benchmarks/.venv-torch
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -86,3 +86,36 @@ def write_section(name: str, markdown: str, path: Path = BENCHMARKS_MD) -> None:
         else f"{text.rstrip()}\n\n{block}\n"
     )
     path.write_text(text if text.endswith("\n") else text + "\n")
+
+
+HEADER = """# Benchmarks
+
+Every figure below was measured by `make bench` (or the command in its section) on the machine and
+date its section states; comparisons are side by side in the same run. `make bench` rewrites this
+file from scratch: set-up (`benchmarks.bench_setup`: fonts, Tesseract, a PyTorch venv), then each
+benchmark in turn, each owning one section. Targets come from the issues; whether each is met is
+stated where it is measured.
+"""
+
+
+def reset(path: Path = BENCHMARKS_MD) -> None:
+    """Start BENCHMARKS.md afresh (the header only); benchmarks then append their sections."""
+    path.write_text(HEADER)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.report", description="BENCHMARKS.md upkeep."
+    )
+    parser.add_argument("--reset", action="store_true", help="rewrite BENCHMARKS.md as a header")
+    args = parser.parse_args(argv)
+    if args.reset:
+        reset()
+        print(f"{BENCHMARKS_MD}: reset")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,311 @@
+"""Accuracy against Tesseract on the held-out set, and the ``standard`` training profile.
+
+    python -m benchmarks.accuracy [--train] [--output-dir outputs/bench/standard]
+                                  [--heldout outputs/bench/heldout] [--count 1000] [--write]
+
+``--train`` first runs the real pipeline with ``pipeline/configs/standard.json`` (synthetic data
+only: ``tools.synth_lines`` with the DejaVu fonts and the repository's word list) into
+``--output-dir``; without it the newest run already there is used. Then, on the held-out set
+(``benchmarks.heldout``: fonts and texts the training never sees):
+
+- this project's pushed model (its exported decoder), alone and with lexicon decoding: the
+  in-lexicon case (lexicon = training words + held-out words, so every held-out word is in it)
+  and the out-of-lexicon case (lexicon = training words only: no held-out word is in it, so the
+  lexicon can only do harm; ``serving.lexicon`` promises at most +2 CER points there);
+- Tesseract 5 (``benchmarks.tesseract``: LSTM engine, ``--psm 7``, with and without a whitelist).
+
+Same normalisation for everyone (whitespace collapsed; the set is lower case). CER and line
+accuracy per system, per font package, the pipeline's wall time per component (from its ML
+Metadata), the training curve (eval-split CER per evaluation, from the Trainer's history.json),
+and a PNG plot (``benchmarks/figures/accuracy.png``). ``--write`` replaces the ``accuracy``
+section of BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import benchmarks  # noqa: F401  (Keras 2 before TensorFlow)
+from benchmarks import heldout, report, tesseract
+
+ROOT = Path(__file__).resolve().parent.parent
+STANDARD = ROOT / "pipeline" / "configs" / "standard.json"
+FIGURE = Path(__file__).resolve().parent / "figures" / "accuracy.png"
+TRAINING_WORDS = ROOT / "tools" / "data" / "words.txt"
+LEXICON_MARGIN = 0.02  # serving.lexicon's stated out-of-lexicon margin (CER points as a fraction)
+
+
+def train_standard(output_dir: Path) -> None:
+    """Run the pipeline with the standard profile into a fresh ``output_dir`` (timed, with the
+    eval split's HTML report), as ``benchmarks.pipeline_time`` runs ``make run``."""
+    from benchmarks import pipeline_time
+
+    pipeline_time.run_pipeline(
+        output_dir, [str(STANDARD), "--report", str(output_dir / "eval_report.html")]
+    )
+
+
+def history(output_dir: Path) -> dict:
+    """The newest Trainer run's history.json (eval metrics per evaluation)."""
+    found = sorted(
+        glob.glob(str(output_dir / "pipeline" / "Trainer" / "model_run" / "*" / "history.json")),
+        key=lambda path: int(Path(path).parent.name),
+    )
+    if not found:
+        raise FileNotFoundError(f"{output_dir}: no Trainer history.json (run with --train)")
+    return json.loads(Path(found[-1]).read_text())
+
+
+def score_by(references, predictions, groups) -> dict:
+    from trainer_module.metrics import TextScore
+
+    scores: dict = defaultdict(TextScore)
+    for reference, prediction, group in zip(references, predictions, groups, strict=True):
+        scores[group].add(reference, prediction)
+    return dict(sorted(scores.items()))
+
+
+def evaluate_systems(model_dir: str, labels_csv: Path) -> dict:
+    """CER and line accuracy of every system on the held-out set, overall and per font package."""
+    from serving.lexicon import Lexicon
+    from serving.model import Recognizer
+    from trainer_module.metrics import score
+
+    rows = heldout.read_labels(labels_csv)
+    packages = [heldout.font_package(font) for font in heldout.read_fonts(labels_csv)]
+    chars = heldout.synth_lines.resolve_charset("lower")
+    references = [tesseract.normalise(label, chars) for _, label in rows]
+    images = [path.read_bytes() for path, _ in rows]
+
+    training_words = TRAINING_WORDS.read_text().split()
+    lexicons = {
+        "": None,
+        " + lexicon (in-lexicon)": Lexicon([*training_words, *heldout.heldout_words()]),
+        " + lexicon (out-of-lexicon)": Lexicon(training_words),
+    }
+    recognizer = Recognizer(model_dir)
+    decoder = recognizer.config.evaluation.decoder
+    systems = {}
+    for suffix, lexicon in lexicons.items():
+        recognizer.lexicon = lexicon
+        predictions, seconds = recognizer.predict_all(images, 64)
+        texts = [tesseract.normalise(p.text, chars) for p in predictions]
+        systems[f"crnn-tfx ({decoder}){suffix}"] = (texts, seconds)
+    for configuration in tesseract.CONFIGURATIONS:
+        result = tesseract.run([path for path, _ in rows], chars, configuration)
+        systems[f"Tesseract 5 ({configuration})"] = (result.texts, result.seconds)
+    return {
+        name: {
+            "overall": score(references, texts),
+            "by_package": score_by(references, texts, packages),
+            "seconds": seconds,
+        }
+        for name, (texts, seconds) in systems.items()
+    }
+
+
+def pipeline_seconds(output_dir: Path) -> dict[str, float]:
+    """Wall seconds of the newest run: data generation (when recorded), each component (from
+    its ML Metadata), and the whole process (when recorded; else first start to last update)."""
+    from benchmarks import pipeline_time
+
+    run = pipeline_time.load_run(output_dir)
+    seconds = {}
+    if run.get("generation_seconds"):
+        seconds["synthetic data generation"] = run["generation_seconds"]
+    seconds.update(run["components"])
+    seconds["total"] = run.get("process_seconds") or run["span"]
+    return seconds
+
+
+def plot(curve: dict, systems: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), dpi=100)
+    steps = curve.get("steps", [])
+    left.plot(steps, [100 * c for c in curve.get("val_cer", [])], marker="o", label="eval split")
+    plain = [name for name in systems if "lexicon" not in name]
+    for index, name in enumerate(plain, start=1):
+        left.axhline(
+            100 * systems[name]["overall"].cer,
+            color=f"C{index}",
+            linestyle="--",
+            linewidth=1,
+            label=f"{name}, held-out",
+        )
+    left.set_xlabel("training step")
+    left.set_ylabel("CER (%)")
+    left.set_yscale("log")
+    left.set_title("standard profile: CER during training")
+    left.legend(fontsize=7)
+    names = list(systems)
+    right.barh(range(len(names)), [100 * systems[n]["overall"].cer for n in names], color="#1f6fb4")
+    right.set_yticks(range(len(names)), names, fontsize=8)
+    right.invert_yaxis()
+    right.set_xlabel("CER on the held-out set (%)")
+    right.set_title("held-out fonts and texts")
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def curve_of(history_json: dict, steps_per_evaluation: int) -> dict:
+    """Step and eval-split CER of each evaluation (steps from the history, or from the config
+    for histories written before they recorded them)."""
+    cers = history_json.get("val_cer", [])
+    steps = history_json.get("steps") or [(i + 1) * steps_per_evaluation for i in range(len(cers))]
+    return {"steps": steps, "val_cer": cers}
+
+
+def percent(value: float) -> str:
+    return f"{100 * value:.2f}%"
+
+
+def markdown(
+    systems: dict,
+    curve: dict,
+    components: dict[str, float],
+    config,
+    heldout_csv: Path,
+    count: int,
+    model_dir: str,
+    tesseract_version: str,
+) -> str:
+    ours = next(name for name in systems if name.startswith("crnn-tfx") and "lexicon" not in name)
+    best_tesseract = min(
+        (name for name in systems if name.startswith("Tesseract")),
+        key=lambda name: systems[name]["overall"].cer,
+    )
+    our_cer = systems[ours]["overall"].cer
+    their_cer = systems[best_tesseract]["overall"].cer
+    verdict = (
+        f"at or below Tesseract's ({percent(our_cer)} vs {percent(their_cer)}): goal met"
+        if our_cer <= their_cer
+        else f"above Tesseract's ({percent(our_cer)} vs {percent(their_cer)}, "
+        f"{our_cer / max(their_cer, 1e-9):.1f}x): goal not met"
+    )
+    rows = [
+        [name, percent(f["overall"].cer), percent(f["overall"].line_accuracy), f["overall"].lines]
+        for name, f in systems.items()
+    ]
+    packages = sorted({package for f in systems.values() for package in f["by_package"]})
+    by_font = [
+        [name, *(percent(f["by_package"][package].cer) for package in packages)]
+        for name, f in systems.items()
+        if "lexicon" not in name
+    ]
+    plain = systems[ours]["overall"].cer
+    in_lexicon = next(f for n, f in systems.items() if "in-lexicon" in n)["overall"].cer
+    out_lexicon = next(f for n, f in systems.items() if "out-of-lexicon" in n)["overall"].cer
+    total = components.get("total", sum(components.values()))
+    timing = [[name, f"{seconds / 60:.1f}"] for name, seconds in components.items()]
+    training = config.training
+    points = ", ".join(
+        f"step {step}: {percent(cer)}"
+        for step, cer in zip(curve["steps"], curve["val_cer"], strict=True)
+    )
+    kept = "kept" if out_lexicon - plain <= LEXICON_MARGIN else "NOT kept"
+    lines = [
+        "## Accuracy against Tesseract, and the `standard` training profile",
+        "",
+        f"Held-out set: {count} lines from `benchmarks.heldout` ({heldout_csv.parent}): fonts "
+        "from fonts-urw-base35, fonts-liberation2 and fonts-noto-core, texts from "
+        "`benchmarks/data/heldout_words.txt` and token kinds the training generator does not "
+        "make. The model never saw these fonts or words: it was trained on synthetic data only "
+        f"(`pipeline/configs/standard.json`: {config.data.synthetic.count} DejaVu lines, "
+        f"{training.train_steps} steps of batch {training.batch_size}, through the real "
+        "pipeline). Everyone's output is normalised the same way (whitespace collapsed, lower "
+        "case).",
+        "",
+        report.markdown_table(["system", "CER", "line accuracy", "lines"], rows),
+        "",
+        "CER by font package:",
+        "",
+        report.markdown_table(["system", *packages], by_font),
+        "",
+        "- **Goal** (issue 7): CER on the held-out set at or below Tesseract's best "
+        f"configuration. This model is {verdict}.",
+        f"- **Lexicon decoding** (`--lexicon`, issue 6): in-lexicon {percent(plain)} -> "
+        f"{percent(in_lexicon)}; out-of-lexicon {percent(plain)} -> {percent(out_lexicon)} "
+        f"(stated margin: at most +{percent(LEXICON_MARGIN)}; {kept}).",
+        "- **Training curve** (eval split, in-distribution; held-out CERs as lines): "
+        f"`benchmarks/figures/accuracy.png`. Eval-split CER per evaluation: {points}.",
+        f"- **Wall time** of the standard run: {total / 60:.1f} min in all (budget: 60 min on "
+        "this 2-core CPU), per component:",
+        "",
+        report.markdown_table(["component", "minutes"], timing),
+        "",
+        "![accuracy](benchmarks/figures/accuracy.png)",
+        "",
+        f"- model: `{model_dir}`; Tesseract: {tesseract_version} "
+        "(`--oem 1 --psm 7 -l eng`, one process per set)",
+        f"- command: `{report.this_command()}`",
+        f"- machine: {report.machine()}; date {report.today()}",
+        "- accuracy figures are deterministic for a model and set (one run); the wall time is "
+        "one run of the standard profile, not a median (it takes most of an hour)",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.accuracy", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--train", action="store_true", help="run the standard profile first")
+    parser.add_argument("--output-dir", default=str(ROOT / "outputs" / "bench" / "standard"))
+    parser.add_argument("--heldout", default=str(ROOT / "outputs" / "bench" / "heldout"))
+    parser.add_argument("--count", type=int, default=1000, help="held-out lines")
+    parser.add_argument("--write", action="store_true", help="write BENCHMARKS.md's section")
+    args = parser.parse_args(argv)
+
+    from pipeline.config import load_config
+
+    output_dir = Path(args.output_dir).resolve()
+    if args.train:
+        train_standard(output_dir)
+    config = load_config(str(STANDARD))
+    model_dir = str(output_dir / "serving")
+    if not Path(model_dir).is_dir():
+        print(f"error: {model_dir}: no pushed model (run with --train)", file=sys.stderr)
+        return 2
+    labels = heldout.generate(args.heldout, args.count)
+    systems = evaluate_systems(model_dir, labels)
+    curve = curve_of(history(output_dir), config.training.steps_per_evaluation)
+    components = pipeline_seconds(output_dir)
+    for name, figures in systems.items():
+        print(
+            f"{name}: CER={figures['overall'].cer:.4f} "
+            f"line_accuracy={figures['overall'].line_accuracy:.4f}"
+        )
+    plot(curve, systems, FIGURE)
+    if args.write:
+        report.write_section(
+            "accuracy",
+            markdown(
+                systems,
+                curve,
+                components,
+                config,
+                Path(labels),
+                args.count,
+                model_dir,
+                tesseract.tesseract_version(),
+            ),
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

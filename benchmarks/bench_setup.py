@@ -1,0 +1,158 @@
+"""Set-up of the peer benchmarks: what ``make bench`` needs besides the project's .venv.
+
+- Debian packages: the held-out fonts (fonts-urw-base35, fonts-liberation2, fonts-noto-core),
+  the fonts the ``standard`` training profile renders with (``TRAINING_FONT_PACKAGES``, none of
+  them a held-out font), and Tesseract 5 with its English model (tesseract-ocr,
+  tesseract-ocr-eng). Installed with apt-get (as root, or through sudo) only when one is missing.
+- A separate Python 3.11 venv with PyTorch 2.13.0 (CPU) for the same-architecture PyTorch CRNN
+  (``benchmarks/torch_crnn.py``), in ``benchmarks/.venv-torch`` (git-ignored). PyTorch never
+  goes into the project's .venv. Python 3.11 is found as ``$TORCH_PYTHON``, ``python3.11`` on
+  PATH, or pyenv's ``versions/3.11.*``.
+
+Idempotent: every step is skipped when what it makes is already there.
+
+    python -m benchmarks.bench_setup [--check]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+HELDOUT_FONT_PACKAGES = ("fonts-urw-base35", "fonts-liberation2", "fonts-noto-core")
+# pipeline/configs/standard.json renders its synthetic lines with these (and DejaVu core).
+TRAINING_FONT_PACKAGES = (
+    "fonts-dejavu-extra",
+    "fonts-open-sans",
+    "fonts-roboto-unhinted",
+    "fonts-lato",
+    "fonts-linuxlibertine",
+    "fonts-ebgaramond",
+    "fonts-inconsolata",
+    "fonts-cantarell",
+    "fonts-crosextra-carlito",
+    "fonts-crosextra-caladea",
+    "fonts-hack",
+)
+APT_PACKAGES = (
+    *HELDOUT_FONT_PACKAGES,
+    *TRAINING_FONT_PACKAGES,
+    "tesseract-ocr",
+    "tesseract-ocr-eng",
+)
+TORCH_VERSION = "2.13.0"
+TORCH_VENV = Path(__file__).resolve().parent / ".venv-torch"
+TORCH_PYTHON = TORCH_VENV / "bin" / "python"
+
+
+class SetupError(RuntimeError):
+    """A set-up step that cannot be done here; the message says what to do by hand."""
+
+
+def missing_apt_packages(packages: Sequence[str] = APT_PACKAGES) -> list[str]:
+    """The packages dpkg does not report as installed."""
+    missing = []
+    for package in packages:
+        result = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", package],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0 or "install ok installed" not in result.stdout:
+            missing.append(package)
+    return missing
+
+
+def install_apt_packages(packages: Sequence[str]) -> None:
+    """apt-get update + install, as root or through sudo."""
+    prefix: list[str] = []
+    if os.geteuid() != 0:
+        if not shutil.which("sudo"):
+            raise SetupError(
+                f"missing Debian packages {' '.join(packages)}: run as root "
+                f"`apt-get install -y {' '.join(packages)}`"
+            )
+        prefix = ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run([*prefix, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        [*prefix, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages],
+        check=True,
+        env=env,
+    )
+
+
+def torch_installed() -> str | None:
+    """The torch version in the benchmark venv, or None."""
+    if not TORCH_PYTHON.exists():
+        return None
+    result = subprocess.run(
+        [str(TORCH_PYTHON), "-c", "import torch; print(torch.__version__)"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def find_python311() -> str:
+    """A Python 3.11 interpreter that runs."""
+    candidates = [os.environ.get("TORCH_PYTHON"), shutil.which("python3.11")]
+    pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/3.11.*/bin/python3.11"), reverse=True)
+    for candidate in filter(None, candidates):
+        ok = subprocess.run([candidate, "-c", "import venv"], capture_output=True, check=False)
+        if ok.returncode == 0:
+            return candidate
+    raise SetupError(
+        "no Python 3.11 for the PyTorch venv: set TORCH_PYTHON=/path/to/python3.11 or "
+        "`pyenv install 3.11`"
+    )
+
+
+def make_torch_venv() -> None:
+    """Create benchmarks/.venv-torch and pip-install torch==TORCH_VERSION into it."""
+    python = find_python311()
+    subprocess.run([python, "-m", "venv", "--clear", str(TORCH_VENV)], check=True)
+    subprocess.run(
+        [str(TORCH_PYTHON), "-m", "pip", "install", "--quiet", f"torch=={TORCH_VERSION}"],
+        check=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="report only, install nothing")
+    args = parser.parse_args(argv)
+    missing = missing_apt_packages()
+    torch = torch_installed()
+    torch_ok = bool(torch and torch.startswith(TORCH_VERSION))
+    if args.check:
+        print(f"Debian packages missing: {' '.join(missing) or 'none'}")
+        print(f"PyTorch venv {TORCH_VENV}: {torch or 'missing'}")
+        return 0 if not missing and torch_ok else 1
+    try:
+        if missing:
+            print(f"installing {' '.join(missing)}", flush=True)
+            install_apt_packages(missing)
+        else:
+            print("Debian packages: all present")
+        if not torch_ok:
+            print(f"creating {TORCH_VENV} with torch=={TORCH_VERSION}", flush=True)
+            make_torch_venv()
+        print(f"PyTorch venv: torch {torch_installed()}")
+    except (SetupError, subprocess.CalledProcessError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

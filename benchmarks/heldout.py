@@ -1,0 +1,376 @@
+"""A held-out set of printed lines: fonts and texts that the training generator never uses.
+
+A model trained on ``tools.synth_lines`` data has seen the core DejaVu fonts and the words of
+``tools/data/words.txt``; scoring it on more of the same would measure memory, not reading. This
+set keeps the rendering (``tools.synth_lines.render_line``: the same line heights, margins,
+rotation, blur, noise and JPEG) and changes what is drawn:
+
+- **fonts** from three Debian packages the training never uses (``HELDOUT_FONTS``): URW's
+  PostScript clones (Nimbus Sans/Roman/Mono, Century Schoolbook, Palatino, Bookman, Gothic),
+  Liberation 2 (Arial/Times/Courier metrics) and Noto Sans/Serif, italics included. DejaVu is
+  never used. ``python -m benchmarks.bench_setup`` installs the packages.
+- **texts** from ``benchmarks/data/heldout_words.txt`` (no word of it is in the training list)
+  and token kinds the training generator does not make: hyphenated compounds, abbreviations,
+  version numbers, measurements with units, ranges, decades, comma decimals, serial and hex
+  codes (``TOKEN_KINDS``).
+
+Every label only uses characters of ``--charset`` (a ``tools.synth_lines`` preset or literal
+characters; default ``lower``: a-z, 0-9, space and ``.,-``, what the quick-start and standard
+models can produce). Line ``i`` depends only on (seed, i): the same arguments give
+byte-identical files.
+
+    python -m benchmarks.heldout --out outputs/bench/heldout --count 1000 [--seed 2024]
+
+Output: ``OUT/images/000000.png ...``, ``OUT/labels.csv`` (tf.crnn's ``path;label``, written
+last), ``OUT/fonts.txt`` (each line's font file, for per-font figures) and ``OUT/heldout.json``
+(the settings; a later call with the same settings reuses the set).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import hashlib
+import json
+import random
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tools import synth_lines
+
+HELDOUT_VERSION = "1"
+DEFAULT_SEED = 2024
+DEFAULT_CHARSET = "lower"
+WORDS_PATH = Path(__file__).resolve().parent / "data" / "heldout_words.txt"
+FONTS_FILE = "fonts.txt"
+
+# Debian package -> (directory, font files). Upright and italic, regular and bold; symbol and
+# script faces (Standard Symbols, Dingbats, Z003) are left out: they are not text fonts.
+HELDOUT_FONTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "fonts-urw-base35": (
+        "/usr/share/fonts/opentype/urw-base35",
+        (
+            "NimbusSans-Regular.otf",
+            "NimbusSans-Bold.otf",
+            "NimbusSans-Italic.otf",
+            "NimbusSansNarrow-Regular.otf",
+            "NimbusRoman-Regular.otf",
+            "NimbusRoman-Bold.otf",
+            "NimbusRoman-Italic.otf",
+            "NimbusMonoPS-Regular.otf",
+            "NimbusMonoPS-Bold.otf",
+            "C059-Roman.otf",
+            "C059-Bold.otf",
+            "P052-Roman.otf",
+            "P052-Bold.otf",
+            "URWBookman-Light.otf",
+            "URWBookman-Demi.otf",
+            "URWGothic-Book.otf",
+            "URWGothic-Demi.otf",
+        ),
+    ),
+    "fonts-liberation2": (
+        "/usr/share/fonts/truetype/liberation2",
+        (
+            "LiberationSans-Regular.ttf",
+            "LiberationSans-Bold.ttf",
+            "LiberationSans-Italic.ttf",
+            "LiberationSerif-Regular.ttf",
+            "LiberationSerif-Bold.ttf",
+            "LiberationMono-Regular.ttf",
+            "LiberationMono-Bold.ttf",
+        ),
+    ),
+    "fonts-noto-core": (
+        "/usr/share/fonts/truetype/noto",
+        (
+            "NotoSans-Regular.ttf",
+            "NotoSans-Bold.ttf",
+            "NotoSans-Italic.ttf",
+            "NotoSerif-Regular.ttf",
+            "NotoSerif-Bold.ttf",
+            "NotoSerif-Italic.ttf",
+        ),
+    ),
+}
+
+ABBREVIATIONS = (
+    "approx.", "dept.", "etc.", "vs.", "fig.", "vol.", "est.", "avg.", "ref.", "incl.", "excl.",
+    "govt.", "univ.", "assoc.", "corp.", "bros.", "jr.", "sr.", "misc.", "cont.", "ibid.", "sq.",
+    "ft.", "pp.", "nr.", "tel.", "apt.", "blvd.", "hwy.",
+)  # fmt: skip
+UNITS = (
+    "kg", "mg", "mm", "cm", "km", "ml", "kwh", "mph", "hz", "khz", "mhz", "ghz", "kb", "mb", "gb",
+    "px", "dpi", "lb", "oz",
+)  # fmt: skip
+SERIAL_CHARS = "abcdefghjkmnpqrstuvwxyz0123456789"
+
+
+class HeldoutError(ValueError):
+    """A held-out set cannot be made as asked (fonts missing, charset unusable)."""
+
+
+def missing_font_packages() -> list[str]:
+    """The Debian packages of ``HELDOUT_FONTS`` whose files are not all on this machine."""
+    return [
+        package
+        for package, (directory, names) in HELDOUT_FONTS.items()
+        if not all((Path(directory) / name).is_file() for name in names)
+    ]
+
+
+def heldout_fonts() -> list[str]:
+    """Every held-out font file, in a fixed order; HeldoutError naming the packages to install."""
+    missing = missing_font_packages()
+    if missing:
+        raise HeldoutError(
+            f"held-out fonts missing: install {' '.join(missing)} "
+            "(python -m benchmarks.bench_setup, or apt-get install them)"
+        )
+    return [str(Path(d) / name) for d, names in HELDOUT_FONTS.values() for name in names]
+
+
+@functools.lru_cache(maxsize=1)
+def heldout_words() -> tuple[str, ...]:
+    """The held-out word list (lower case; none of them is in tools/data/words.txt)."""
+    return tuple(WORDS_PATH.read_text(encoding="utf-8").split())
+
+
+# --------------------------------------------------------------------------- token kinds
+
+
+def word(rng: random.Random) -> str:
+    """A held-out word: zephyr."""
+    return rng.choice(heldout_words())
+
+
+def compound(rng: random.Random) -> str:
+    """Two held-out words joined by a hyphen: walnut-kiosk."""
+    return f"{word(rng)}-{word(rng)}"
+
+
+def abbreviation(rng: random.Random) -> str:
+    """An abbreviation with its dot: approx."""
+    return rng.choice(ABBREVIATIONS)
+
+
+def version(rng: random.Random) -> str:
+    """A version number: v2.14.3, 3.10."""
+    parts = [str(rng.randrange(20)) for _ in range(rng.randint(2, 3))]
+    return ("v" if rng.random() < 0.5 else "") + ".".join(parts)
+
+
+def measurement(rng: random.Random) -> str:
+    """A quantity with a unit, joined or spaced: 25kg, 3.5 mm."""
+    number = str(rng.randrange(1, 1000))
+    if rng.random() < 0.3:
+        number += f".{rng.randrange(10)}"
+    return f"{number}{rng.choice(('', ' '))}{rng.choice(UNITS)}"
+
+
+def number_range(rng: random.Random) -> str:
+    """A range of numbers or years: 12-15, 1990-1995."""
+    if rng.random() < 0.5:
+        start = rng.randrange(1900, 2030)
+        return f"{start}-{start + rng.randint(1, 12)}"
+    start = rng.randrange(1, 200)
+    return f"{start}-{start + rng.randint(1, 50)}"
+
+
+def decade(rng: random.Random) -> str:
+    """A decade: 1980s, 90s."""
+    year = rng.randrange(1900, 2030, 10)
+    return f"{year}s" if rng.random() < 0.6 else f"{year % 100:02d}s"
+
+
+def comma_decimal(rng: random.Random) -> str:
+    """A decimal number with a comma: 12,75."""
+    return f"{rng.randrange(1000)},{rng.randrange(100):02d}"
+
+
+def serial(rng: random.Random) -> str:
+    """A mixed letter-digit code: k9x-42b7, a7f3c2."""
+    first = "".join(rng.choices(SERIAL_CHARS, k=rng.randint(3, 4)))
+    second = "".join(rng.choices(SERIAL_CHARS, k=rng.randint(2, 4)))
+    return f"{first}-{second}" if rng.random() < 0.6 else first + second
+
+
+def hex_code(rng: random.Random) -> str:
+    """A hexadecimal number: 0x1f3a."""
+    return f"0x{rng.randrange(16**4):04x}"
+
+
+@dataclass(frozen=True)
+class TokenKind:
+    name: str
+    weight: float
+    draw: Callable[[random.Random], str]
+
+
+TOKEN_KINDS = (
+    TokenKind("word", 45, word),
+    TokenKind("compound", 5, compound),
+    TokenKind("abbreviation", 4, abbreviation),
+    TokenKind("version", 3, version),
+    TokenKind("measurement", 5, measurement),
+    TokenKind("range", 3, number_range),
+    TokenKind("decade", 2, decade),
+    TokenKind("comma_decimal", 2, comma_decimal),
+    TokenKind("serial", 3, serial),
+    TokenKind("hex_code", 1, hex_code),
+)
+
+CASES = (str.lower, str.title, str.upper)
+CASE_WEIGHTS = (6, 3, 1)
+DRAWS_PER_TOKEN = 8
+
+
+def in_case(rng: random.Random, token: str, allowed: frozenset[str]) -> str:
+    """``token`` lower-cased, Title-cased or upper-cased, among the variants the charset allows."""
+    variants = [case(token) for case in CASES]
+    fitting = [(v, w) for v, w in zip(variants, CASE_WEIGHTS, strict=True) if set(v) <= allowed]
+    if not fitting:
+        return token
+    return rng.choices([v for v, _ in fitting], weights=[w for _, w in fitting])[0]
+
+
+def heldout_text(
+    rng: random.Random, charset: str = DEFAULT_CHARSET, max_tokens: int = 4, max_chars: int = 24
+) -> str:
+    """One line: 1 to ``max_tokens`` tokens joined by spaces, at most ``max_chars`` long, every
+    character in ``charset``; a digits-only charset gives digit strings."""
+    chars = synth_lines.resolve_charset(charset)
+    allowed = frozenset(chars)
+    if synth_lines.is_digits_only(chars):
+        return "".join(rng.choices(sorted(allowed), k=rng.randint(1, max_chars)))
+    wanted, tokens, length = rng.randint(1, max_tokens), [], -1
+    weights = [kind.weight for kind in TOKEN_KINDS]
+    for _ in range(wanted * DRAWS_PER_TOKEN):
+        kind = rng.choices(TOKEN_KINDS, weights=weights)[0]
+        token = in_case(rng, kind.draw(rng), allowed)
+        if set(token) <= allowed and length + 1 + len(token) <= max_chars:
+            tokens.append(token)
+            length += 1 + len(token)
+            if len(tokens) == wanted:
+                break
+    if tokens:
+        return " ".join(tokens)
+    for _ in range(1000):  # a tight max_chars: a fitting prefix of a word
+        token = in_case(rng, word(rng), allowed)[:max_chars].strip()
+        if token and set(token) <= allowed:
+            return token
+    raise HeldoutError(f"charset {charset!r} cannot spell any held-out token")
+
+
+# --------------------------------------------------------------------------- the set
+
+
+def settings(count: int, seed: int, charset: str, max_chars: int, fonts: Sequence[str]) -> dict:
+    """What heldout.json records: enough to tell whether an existing set is this one."""
+    return {
+        "generator": "benchmarks.heldout",
+        "version": HELDOUT_VERSION,
+        "count": count,
+        "seed": seed,
+        "charset": synth_lines.resolve_charset(charset),
+        "max_chars": max_chars,
+        "fonts": [Path(font).name for font in fonts],
+        "words_sha256": hashlib.sha256(WORDS_PATH.read_bytes()).hexdigest()[:16],
+        "renderer": f"tools.synth_lines.render_line {synth_lines.GENERATOR_VERSION}",
+    }
+
+
+def make_line(
+    seed: int, index: int, fonts: Sequence[str], charset: str, max_chars: int
+) -> tuple[str, str, object]:
+    """Line ``index`` of set ``seed``: (label, font path, PIL image)."""
+    rng = random.Random(f"heldout:{seed}:{index}")
+    text = heldout_text(rng, charset, max_chars=max_chars)
+    font = fonts[rng.randrange(len(fonts))]
+    return text, font, synth_lines.render_line(text, font, rng)
+
+
+def generate(
+    out_dir: str | Path,
+    count: int,
+    seed: int = DEFAULT_SEED,
+    charset: str = DEFAULT_CHARSET,
+    max_chars: int = 24,
+    fonts: Sequence[str] | None = None,
+) -> Path:
+    """Write the set to ``out_dir`` (reused when heldout.json already records the same settings);
+    returns the labels.csv path."""
+    if count < 1:
+        raise HeldoutError(f"count must be at least 1, got {count}")
+    fonts = list(fonts) if fonts is not None else heldout_fonts()
+    out = Path(out_dir)
+    wanted = settings(count, seed, charset, max_chars, fonts)
+    labels, metadata = out / "labels.csv", out / "heldout.json"
+    if labels.is_file() and metadata.is_file() and json.loads(metadata.read_text()) == wanted:
+        return labels
+    images = synth_lines.prepare_output_dir(out)
+    labels.unlink(missing_ok=True)
+    rows, used = [], []
+    for index in range(count):
+        text, font, image = make_line(seed, index, fonts, charset, max_chars)
+        name = f"{index:06d}.png"
+        image.save(images / name, format="PNG")
+        rows.append(f"images/{name};{text}\n")
+        used.append(f"{Path(font).name}\n")
+    synth_lines.write_atomically(out / FONTS_FILE, "".join(used))
+    synth_lines.write_atomically(metadata, json.dumps(wanted, indent=2) + "\n")
+    synth_lines.write_atomically(labels, "".join(rows))
+    return labels
+
+
+def read_labels(labels_csv: str | Path) -> list[tuple[Path, str]]:
+    """(image path, label) rows of a tf.crnn CSV written by ``generate``."""
+    csv = Path(labels_csv)
+    rows = []
+    for line in csv.read_text(encoding="utf-8").splitlines():
+        if line:
+            path, _, label = line.partition(";")
+            rows.append((csv.parent / path, label))
+    return rows
+
+
+def read_fonts(labels_csv: str | Path) -> list[str]:
+    """The font file name of each line of a set written by ``generate``, in row order."""
+    return (Path(labels_csv).parent / FONTS_FILE).read_text(encoding="utf-8").split()
+
+
+def font_package(font_name: str) -> str:
+    """The Debian package a held-out font file comes from."""
+    return next(pkg for pkg, (_, names) in HELDOUT_FONTS.items() if font_name in names)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--count", type=int, default=1000, help="lines (default 1000)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
+    parser.add_argument(
+        "--charset",
+        default=DEFAULT_CHARSET,
+        help="label characters: a tools.synth_lines preset (digits, lower, alnum, full) or "
+        "literal characters; only use characters the compared models can produce "
+        "(default: lower)",
+    )
+    parser.add_argument("--max-chars", type=int, default=24, help="longest label (default 24)")
+    args = parser.parse_args(argv)
+    try:
+        labels = generate(args.out, args.count, args.seed, args.charset, args.max_chars)
+    except (HeldoutError, synth_lines.SynthError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"held-out set: {labels} ({args.count} lines)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The accuracy benchmark's figures and wording follow its measurements (no model, no Tesseract)."""
+
+from pathlib import Path
+
+from benchmarks import accuracy
+from pipeline.config import load_config
+from trainer_module.metrics import score
+
+
+def _systems(ours: list[str], in_lexicon: list[str], out_lexicon: list[str], tesseract: list[str]):
+    references = ["alpha beta", "gamma", "delta 42"]
+    packages = ["fonts-a", "fonts-b", "fonts-a"]
+    figures = {}
+    for name, texts in [
+        ("crnn-tfx (beam)", ours),
+        ("crnn-tfx (beam) + lexicon (in-lexicon)", in_lexicon),
+        ("crnn-tfx (beam) + lexicon (out-of-lexicon)", out_lexicon),
+        ("Tesseract 5 (plain)", tesseract),
+    ]:
+        figures[name] = {
+            "overall": score(references, texts),
+            "by_package": accuracy.score_by(references, texts, packages),
+            "seconds": 1.0,
+        }
+    return figures
+
+
+def _markdown(systems) -> str:
+    curve = accuracy.curve_of({"val_cer": [0.5, 0.1]}, 500)
+    return accuracy.markdown(
+        systems,
+        curve,
+        {"CsvImageExampleGen": 60.0, "Trainer": 1800.0, "total": 1920.0},
+        load_config(str(accuracy.STANDARD)),
+        Path("/data/heldout/labels.csv"),
+        3,
+        "/models/serving",
+        "tesseract 5.3.0",
+    )
+
+
+def test_the_section_reports_each_system_font_package_curve_and_wall_time():
+    text = _markdown(
+        _systems(
+            ["alpha beta", "gamma", "delta 4"],
+            ["alpha beta", "gamma", "delta 42"],
+            ["alpha beta", "gamma", "delta 4"],
+            ["alpha beta", "gamna", "delta 42"],
+        )
+    )
+    assert "| crnn-tfx (beam) | 4.35% | 66.67% | 3 |" in text  # 1 edit / 23 characters
+    assert "| Tesseract 5 (plain) | 4.35% | 66.67% | 3 |" in text
+    assert "| system | fonts-a | fonts-b |" in text
+    assert "goal met" in text and "not met" not in text  # equal CER is "at or below"
+    assert "in-lexicon 4.35% -> 0.00%" in text and "; kept)" in text
+    assert "step 500: 50.00%, step 1000: 10.00%" in text
+    assert "32.0 min in all" in text and "| Trainer | 30.0 |" in text
+
+
+def test_a_worse_model_and_a_harmful_lexicon_are_reported_as_such():
+    text = _markdown(
+        _systems(
+            ["alpha beta", "gxmmx", "delta 4"],
+            ["alpha beta", "gxmmx", "delta 4"],
+            ["alpha bet", "gxmmx", "dxlta"],
+            ["alpha beta", "gamma", "delta 42"],
+        )
+    )
+    assert "goal not met" in text and "above Tesseract's (13.04% vs 0.00%" in text
+    assert "NOT kept" in text
+
+
+def test_curve_steps_come_from_the_history_when_it_has_them():
+    assert accuracy.curve_of({"val_cer": [0.3, 0.2], "steps": [400, 700]}, 500)["steps"] == [
+        400,
+        700,
+    ]
