@@ -161,6 +161,16 @@ def plot(curve: dict, systems: dict, path: Path) -> None:
     plt.close(figure)
 
 
+def font_count(config) -> int:
+    """How many font files the configuration's synthetic data is drawn with."""
+    from tools import synth_lines
+
+    try:
+        return len(synth_lines.resolve_fonts(config.data.synthetic.fonts))
+    except ValueError:
+        return 0
+
+
 def curve_of(history_json: dict, steps_per_evaluation: int) -> dict:
     """Step and eval-split CER of each evaluation (steps from the history, or from the config
     for histories written before they recorded them)."""
@@ -182,6 +192,8 @@ def markdown(
     count: int,
     model_dir: str,
     tesseract_version: str,
+    command: str = "",
+    note: str = "",
 ) -> str:
     ours = next(name for name in systems if name.startswith("crnn-tfx") and "lexicon" not in name)
     best_tesseract = min(
@@ -224,7 +236,9 @@ def markdown(
         "from fonts-urw-base35, fonts-liberation2 and fonts-noto-core, texts from "
         "`benchmarks/data/heldout_words.txt` and token kinds the training generator does not "
         "make. The model never saw these fonts or words: it was trained on synthetic data only "
-        f"(`pipeline/configs/standard.json`: {config.data.synthetic.count} DejaVu lines, "
+        f"(`pipeline/configs/standard.json`: {config.data.synthetic.count} lines drawn with "
+        f"{font_count(config)} fonts from DejaVu and {len(config.data.synthetic.fonts or []) - 1} "
+        "other font folders (none a held-out font), "
         f"{training.train_steps} steps of batch {training.batch_size}, through the real "
         "pipeline). Everyone's output is normalised the same way (whitespace collapsed, lower "
         "case).",
@@ -251,10 +265,11 @@ def markdown(
         "",
         f"- model: `{model_dir}`; Tesseract: {tesseract_version} "
         "(`--oem 1 --psm 7 -l eng`, one process per set)",
-        f"- command: `{report.this_command()}`",
+        f"- command: `{command or report.this_command()}`",
         f"- machine: {report.machine()}; date {report.today()}",
         "- accuracy figures are deterministic for a model and set (one run); the wall time is "
         "one run of the standard profile, not a median (it takes most of an hour)",
+        *([f"- note: {note}"] if note else []),
     ]
     return "\n".join(lines) + "\n"
 
@@ -268,6 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--heldout", default=str(ROOT / "outputs" / "bench" / "heldout"))
     parser.add_argument("--count", type=int, default=1000, help="held-out lines")
     parser.add_argument("--write", action="store_true", help="write BENCHMARKS.md's section")
+    parser.add_argument("--note", default="", help="a line added to the section (e.g. the load)")
     args = parser.parse_args(argv)
 
     from pipeline.config import load_config
@@ -302,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.count,
                 model_dir,
                 tesseract.tesseract_version(),
+                report.this_command(__spec__),
+                args.note,
             ),
         )
     return 0
