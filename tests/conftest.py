@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from small_model import small_config
+from testlib import small_config
 
 from tools import synth_lines
 

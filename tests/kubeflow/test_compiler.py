@@ -5,20 +5,11 @@ import json
 import kfp
 import yaml
 from kfp.client import client as kfp_client_module
+from testlib import PIPELINE_TASKS
 
 from kubeflow import compiler, runner, spec
 from pipeline.config import load_config
 
-TASKS = {
-    "CsvImageExampleGen",
-    "ImportSchemaGen",
-    "Transform",
-    "LatestPushedModel",
-    "Trainer",
-    "BaselineModel",
-    "Evaluator",
-    "Pusher",
-}
 IMAGE = "registry.example/crnn-tfx:1"
 
 
@@ -33,7 +24,7 @@ def vertex_job(compiled) -> dict:
 def test_kfp_loads_the_yaml_as_a_pipeline_spec(compiled):
     component = kfp.components.load_component_from_file(str(compiled.yaml))
     assert component.name == "crnn-tfx"
-    assert set(component.pipeline_spec.root.dag.tasks) == TASKS
+    assert set(component.pipeline_spec.root.dag.tasks) == PIPELINE_TASKS
     # The parse kfp.Client.create_run_from_pipeline_package does before sending the spec.
     document = kfp_client_module._extract_pipeline_yaml(str(compiled.yaml))
     assert document.pipeline_spec.schema_version == "2.1.0"
@@ -51,13 +42,13 @@ def test_every_component_of_create_pipeline_is_a_task(compiled):
         [],
     )
     ids = {component.id for component in compiler.build(config).components}
-    assert ids == TASKS == set(spec.tasks(load(compiled)))
+    assert ids == PIPELINE_TASKS == set(spec.tasks(load(compiled)))
 
 
 def test_every_step_is_a_container_of_the_project_image_and_none_is_a_resolver(compiled):
     pipeline_spec = load(compiled)
     executors = pipeline_spec["deploymentSpec"]["executors"]
-    assert len(executors) == len(TASKS)
+    assert len(executors) == len(PIPELINE_TASKS)
     for executor in executors.values():
         assert set(executor) == {"container"}  # no importer, no resolver
         assert executor["container"]["image"] == IMAGE
@@ -73,7 +64,7 @@ def test_the_trainer_requests_a_gpu_and_every_step_cpu_and_memory(compiled):
         "cpuLimit": 8.0,
         "memoryLimit": 26.0,
     }
-    for task in TASKS - {"Trainer"}:
+    for task in PIPELINE_TASKS - {"Trainer"}:
         resources = spec.container(pipeline_spec, task)["resources"]
         assert "accelerator" not in resources
         assert resources["cpuLimit"] > 0 and resources["memoryLimit"] > 0

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from testlib import PIPELINE_TASKS
 
 ROOT = Path(__file__).resolve().parents[2]
 API = "/apis/v2beta1"
@@ -136,16 +137,7 @@ def test_schedule_creates_a_recurring_run_one_at_a_time_without_catch_up(
     assert job["experiment_id"] == "e-7"
     assert job["display_name"] == "crnn-tfx retraining"
     assert job["runtime_config"]["pipeline_root"] == compiled.pipeline_root
-    assert set(job["pipeline_spec"]["root"]["dag"]["tasks"]) == {
-        "CsvImageExampleGen",
-        "ImportSchemaGen",
-        "Transform",
-        "LatestPushedModel",
-        "Trainer",
-        "BaselineModel",
-        "Evaluator",
-        "Pusher",
-    }
+    assert set(job["pipeline_spec"]["root"]["dag"]["tasks"]) == PIPELINE_TASKS
     assert "scheduled recurring run " in result.stdout
 
 

@@ -17,28 +17,15 @@ from pathlib import Path
 import pytest
 import tensorflow_model_analysis as tfma
 from ml_metadata.metadata_store import metadata_store
+from testlib import SUMMARY, TINY_MODEL
 
 from pipeline import results
 from tools import synth_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = "crnn-tfx"
-SUMMARY = re.compile(
-    r"^CER=(?P<cer>[\d.]+|nan) line_accuracy=(?P<acc>[\d.]+|nan) "
-    r"blessed=(?P<blessed>true|false) pushed_model=(?P<pushed>\S+)$"
-)
 TINY = {
-    "model": {
-        "max_width": 128,
-        "conv_layers": [
-            {"filters": 16, "pool": [2, 2]},
-            {"filters": 32, "pool": [2, 2]},
-            {"filters": 64, "batch_norm": True, "pool": [2, 1]},
-            {"filters": 64, "pool": [2, 1]},
-            {"filters": 64, "kernel": [2, 2], "padding": "valid", "batch_norm": True},
-        ],
-        "rnn_units": 48,
-    },
+    "model": TINY_MODEL,
     "augmentation": {"enabled": False},
     "training": {
         "batch_size": 16,

@@ -14,25 +14,12 @@ from pathlib import Path
 
 import pytest
 import tensorflow as tf
+from testlib import SUMMARY, TINY_MODEL
 
 ROOT = Path(__file__).resolve().parents[2]
-SUMMARY = re.compile(
-    r"^CER=(?P<cer>[\d.]+|nan) line_accuracy=(?P<acc>[\d.]+|nan) "
-    r"blessed=(?P<blessed>true|false) pushed_model=(?P<pushed>\S+)$"
-)
 TINY = {
     "data": {"synthetic": {"count": 200, "seed": 5, "charset": "digits", "max_chars": 8}},
-    "model": {
-        "max_width": 128,
-        "conv_layers": [
-            {"filters": 16, "pool": [2, 2]},
-            {"filters": 32, "pool": [2, 2]},
-            {"filters": 64, "batch_norm": True, "pool": [2, 1]},
-            {"filters": 64, "pool": [2, 1]},
-            {"filters": 64, "kernel": [2, 2], "padding": "valid", "batch_norm": True},
-        ],
-        "rnn_units": 48,
-    },
+    "model": TINY_MODEL,
     "augmentation": {"enabled": False},
     "training": {
         "batch_size": 16,

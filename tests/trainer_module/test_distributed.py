@@ -14,7 +14,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 sys.path.insert(0, "tests")
-from small_model import small_config
+from testlib import small_config
 from trainer_module import data, train
 from trainer_module.alphabet import Alphabet
 

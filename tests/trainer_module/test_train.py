@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
-from small_model import small_config
+from testlib import small_config
 
 from pipeline.config import AlphabetConfig
 from trainer_module import data, decoding, export, geometry, standalone, train

@@ -1,0 +1,51 @@
+"""Helpers shared by test modules, importable by name (`from testlib import ...`): conftest
+modules are not importable reliably when several exist.
+
+- ``small_config``: a CRNN small enough to learn a few dozen lines on two CPU cores quickly;
+- ``TINY_MODEL``: the same small network as a config section, for the pipeline runs' JSON files;
+- ``SUMMARY``: the last line ``local_runner.py`` prints;
+- ``PIPELINE_TASKS``: the components ``pipeline.create_pipeline`` makes.
+"""
+
+import json
+import re
+
+from pipeline.config import CrnnConfig, load_config
+
+SMALL_CONV_LAYERS = [
+    {"filters": 16, "pool": [2, 2]},
+    {"filters": 32, "pool": [2, 2]},
+    {"filters": 64, "batch_norm": True, "pool": [2, 1]},
+    {"filters": 64, "pool": [2, 1]},
+    {"filters": 64, "kernel": [2, 2], "padding": "valid", "batch_norm": True},
+]
+TINY_MODEL = {"max_width": 128, "conv_layers": SMALL_CONV_LAYERS, "rnn_units": 48}
+SUMMARY = re.compile(
+    r"^CER=(?P<cer>[\d.]+|nan) line_accuracy=(?P<acc>[\d.]+|nan) "
+    r"blessed=(?P<blessed>true|false) pushed_model=(?P<pushed>\S+)$"
+)
+PIPELINE_TASKS = {
+    "CsvImageExampleGen",
+    "ImportSchemaGen",
+    "Transform",
+    "LatestPushedModel",
+    "Trainer",
+    "BaselineModel",
+    "Evaluator",
+    "Pusher",
+}
+
+
+def small_config(*overrides: str) -> CrnnConfig:
+    """A CRNN small enough to learn a few dozen lines on two CPU cores in well under a minute."""
+    return load_config(
+        overrides=[
+            f"model.conv_layers={json.dumps(SMALL_CONV_LAYERS)}",
+            "model.rnn_units=64",
+            "model.max_width=160",
+            "training.batch_size=16",
+            "training.learning_rate=0.003",
+            "training.lr_schedule=constant",
+            *overrides,
+        ]
+    )
