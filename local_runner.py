@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+from pipeline.config import add_override_argument
+
 ROOT = Path(__file__).resolve().parent
 QUICKSTART = ROOT / "pipeline" / "configs" / "quickstart.json"
 GLOB_CHARS = set("*?[{")
@@ -70,13 +72,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=1,
         help="worker processes for ingest, Transform and evaluation (Beam direct runner)",
     )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override one config value (repeatable), e.g. --set training.learning_rate=0.0005",
-    )
+    add_override_argument(parser, "training.learning_rate=0.0005")
     parser.add_argument("--no-cache", action="store_true", help="run every step again")
     parser.add_argument(
         "--report",

@@ -31,15 +31,6 @@ TRAIN_BATCH = 32
 CLASSES = 37  # 36 units + blank, tf.crnn's default alphabet size
 
 
-def _configure_threads(threads: int) -> str:
-    pinned = report.pin_to_cores(threads)
-    import tensorflow as tf
-
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(threads)
-    return pinned
-
-
 def _training_batches(width: int):
     import numpy as np
     import tensorflow as tf
@@ -140,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args(argv)
 
-    pinning = _configure_threads(args.threads)
+    pinning = report.pin_tensorflow(args.threads)
     import tensorflow as tf
 
     rows = []

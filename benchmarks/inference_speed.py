@@ -378,9 +378,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.lines < BATCH or args.batch1_lines < 1 or args.repeats < 1:
         parser.error(f"--lines must be at least {BATCH}; --batch1-lines and --repeats at least 1")
 
-    from benchmarks.crnn_speed import _configure_threads
-
-    pinning = _configure_threads(1)  # before TensorFlow runs anything
+    pinning = report.pin_tensorflow(1)  # before TensorFlow runs anything
     with tempfile.TemporaryDirectory(prefix="inference_speed_") as tmp:
         m = measure(args, pinning, tmp)
     markdown = section(m, report.this_command(__spec__), report.machine(), report.today())

@@ -125,28 +125,11 @@ def example_gen_exec_properties(input_base: str, pattern: str, config, options) 
     component ``pipeline.create_pipeline`` builds on one CSV (hash split train/eval on the
     image path)."""
     from google.protobuf import message
-    from tfx.components.example_gen import utils as example_gen_utils
-    from tfx.proto import example_gen_pb2
     from tfx.utils import proto_utils
 
-    from components.csv_example_gen import CsvImageExampleGen
+    from pipeline.pipeline import DataSource, example_gen
 
-    buckets = config.data.split_buckets
-    output_config = example_gen_pb2.Output(
-        split_config=example_gen_pb2.SplitConfig(
-            splits=[
-                example_gen_pb2.SplitConfig.Split(name=name, hash_buckets=buckets[name])
-                for name in ("train", "eval")
-            ],
-            partition_feature_name="path",
-        )
-    )
-    component = CsvImageExampleGen(
-        input_base,
-        options,
-        example_gen_utils.make_default_input_config(pattern),
-        output_config,
-    )
+    component = example_gen(DataSource(input_base, {"train+eval": pattern}), config, options)
     return {
         key: proto_utils.proto_to_json(value) if isinstance(value, message.Message) else value
         for key, value in component.exec_properties.items()

@@ -57,6 +57,17 @@ def pin_to_cores(count: int) -> str:
     return f"pinned to core{'s' if len(cores) > 1 else ''} {','.join(map(str, cores))}"
 
 
+def pin_tensorflow(threads: int) -> str:
+    """``pin_to_cores(threads)`` plus TensorFlow's intra/inter-op threads (call before
+    TensorFlow runs anything); describes the pinning."""
+    pinned = pin_to_cores(threads)
+    import tensorflow as tf
+
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    return pinned
+
+
 def this_command(module_spec=None) -> str:
     """The command line that started this benchmark, as a user would type it."""
     if module_spec is not None:

@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
-    pinning = crnn_speed._configure_threads(args.threads)
+    pinning = report.pin_tensorflow(args.threads)
     try:
         measurements = measure(python, args.width, args.steps, args.repeats, args.threads, pinning)
     except TorchRunFailed as error:

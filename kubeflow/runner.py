@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, TypeAlias
 
 from kubeflow import cron, errors, package
+from pipeline.config import add_override_argument
 
 if TYPE_CHECKING:  # kfp and aiplatform load in seconds: only the command that needs one does
     from kubeflow import kfp_client, vertex
@@ -54,13 +55,7 @@ def _compile_parser(commands: Subcommands) -> None:
         "(default: what the --output extension says)",
     )
     parser.add_argument("--config", help="JSON config (default: every key's default)")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override one config value (repeatable), e.g. --set kubeflow.trainer.cpu=4",
-    )
+    add_override_argument(parser, "kubeflow.trainer.cpu=4")
     parser.add_argument("--image", help="container image of every step (kubeflow.image)")
     parser.add_argument("--pipeline-root", help="artifact root URI, e.g. gs://bucket/crnn")
     parser.add_argument("--data-root", help="URI under which span-N/ folders of data land")

@@ -415,6 +415,17 @@ class CrnnConfig(_Section):
         return _validate(_parse_json(text, source), source)
 
 
+def add_override_argument(parser, example: str) -> None:
+    """The ``--set SECTION.KEY=VALUE`` flag every command line shares (for ``load_config``)."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help=f"override one config value (repeatable), e.g. --set {example}",
+    )
+
+
 def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -> CrnnConfig:
     """Read a JSON config (or take the defaults), apply ``section.key=value`` overrides, validate.
 

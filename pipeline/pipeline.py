@@ -136,7 +136,9 @@ def eval_config(config: CrnnConfig) -> tfma.EvalConfig:
     )
 
 
-def _example_gen(source: DataSource, config: CrnnConfig, options: IngestOptions):
+def example_gen(source: DataSource, config: CrnnConfig, options: IngestOptions):
+    """The ingest component for a data source: hash splits train/eval on the image path, or the
+    source's own named splits."""
     if source.hash_split:
         (pattern,) = source.patterns.values()
         input_config = example_gen_utils.make_default_input_config(pattern)
@@ -186,10 +188,10 @@ def create_pipeline(
         config, report_dir=paths.ingest_reports, fingerprint=f"{code}:{data_fingerprint}"
     )
 
-    example_gen = _example_gen(source, config, options)
+    example_gen_step = example_gen(source, config, options)
     schema = tfx.components.ImportSchemaGen(schema_file=write_raw_schema(paths.pipeline_root))
     transform = tfx.components.Transform(
-        examples=example_gen.outputs["examples"],
+        examples=example_gen_step.outputs["examples"],
         schema=schema.outputs["schema"],
         preprocessing_fn="trainer_module.transform.preprocessing_fn",
         custom_config={"config": transform_config.to_json(), "code": code},
@@ -218,7 +220,7 @@ def create_pipeline(
         latest=latest.outputs["model"], candidate=trainer.outputs["model"]
     )
     evaluator = tfx.components.Evaluator(
-        examples=example_gen.outputs["examples"],
+        examples=example_gen_step.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=baseline.outputs["baseline"],
         eval_config=eval_config(config),
@@ -236,7 +238,7 @@ def create_pipeline(
         pipeline_name=config.pipeline.name,
         pipeline_root=paths.pipeline_root,
         components=[
-            example_gen,
+            example_gen_step,
             schema,
             transform,
             latest,

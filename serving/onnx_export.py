@@ -31,12 +31,8 @@ def export_onnx(model_dir: str, output: str | Path, opset: int = 17) -> Path:
 
     from components.serving_layout import resolve_model_dir
     from trainer_module import export
-    from trainer_module.model import build_recognizer
 
-    model_dir = resolve_model_dir(model_dir)
-    alphabet, config = export.read_assets(model_dir)
-    recognizer = build_recognizer(config.model, alphabet.num_classes)
-    export.restore_weights(recognizer, model_dir)
+    recognizer, alphabet, config = export.load_recognizer(resolve_model_dir(model_dir))
     spec = (
         tf.TensorSpec(
             [None, config.model.input_height, None, config.model.channels], tf.float32, name="image"

@@ -159,6 +159,14 @@ def restore_weights(recognizer: tf.keras.Model, model_dir: str | Path) -> None:
     status.expect_partial().assert_existing_objects_matched()
 
 
+def load_recognizer(model_dir: str | Path) -> tuple[tf.keras.Model, Alphabet, CrnnConfig]:
+    """A Keras recognizer with an exported model's weights, its alphabet and configuration."""
+    alphabet, config = read_assets(model_dir)
+    recognizer = build_recognizer(config.model, alphabet.num_classes)
+    restore_weights(recognizer, model_dir)
+    return recognizer, alphabet, config
+
+
 def describe_mismatch(
     alphabet: Alphabet, config: ModelConfig, base_alphabet: Alphabet, base_config: ModelConfig
 ) -> str | None:

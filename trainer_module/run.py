@@ -78,27 +78,20 @@ def run_fn(fn_args) -> None:
     eval_data = _batches(
         fn_args, fn_args.eval_files, schema, remap_tensor, config, training.eval_batch_size, False
     )
-    strategy = train.select_strategy()
-    train.set_precision(training)
-    log.info(
-        "training %d steps (%d evaluations) on %d replica(s)",
-        schedule.total_steps,
-        schedule.epochs,
-        strategy.num_replicas_in_sync,
-    )
-    with strategy.scope():
-        trainer = train.build_trainer(config, alphabet, schedule.total_steps)
     base = base_model_dir(fn_args) if training.warm_start else None
-    if base:
-        log.info(export.warm_start(trainer.recognizer, alphabet, config, base))
-    result = train.fit(
-        trainer,
+
+    def warm_start(recognizer) -> None:
+        log.info(export.warm_start(recognizer, alphabet, config, base))
+
+    trainer, result = train.run_training(
+        config,
+        alphabet,
+        schedule,
         train_data,
         eval_data,
-        config,
-        schedule,
         fn_args.model_run_dir,
         eval_steps=fn_args.eval_steps or training.eval_steps,
+        prepare=warm_start if base else None,
     )
     train.write_history(result, os.path.join(fn_args.model_run_dir, "history.json"))
     export.export_saved_model(trainer.recognizer, alphabet, config, fn_args.serving_model_dir)

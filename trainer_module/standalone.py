@@ -21,7 +21,7 @@ from pathlib import Path
 import tensorflow as tf
 from PIL import Image
 
-from pipeline.config import ConfigError, CrnnConfig, load_config
+from pipeline.config import ConfigError, CrnnConfig, add_override_argument, load_config
 from trainer_module import data, export, geometry, train
 from trainer_module.alphabet import Alphabet, check_labels
 
@@ -102,16 +102,12 @@ def train_from_csv(
         eval_data = data.csv_dataset(
             eval_checked.kept, alphabet, config, config.training.eval_batch_size, training=False
         )
-    strategy = train.select_strategy()
-    train.set_precision(config.training)
-    with strategy.scope():
-        trainer = train.build_trainer(config, alphabet, schedule.total_steps)
-    result = train.fit(
-        trainer,
+    trainer, result = train.run_training(
+        config,
+        alphabet,
+        schedule,
         train_data,
         eval_data,
-        config,
-        schedule,
         output_dir / "run",
         eval_steps=config.training.eval_steps,
     )
@@ -130,13 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--eval", help="evaluation CSV; evaluated after every epoch")
     parser.add_argument("--output-dir", required=True, help="model/ and run/ are written here")
     parser.add_argument("--config", help="JSON config (see pipeline/config.py for every key)")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="SECTION.KEY=VALUE",
-        help="override one config value, e.g. --set training.train_steps=500 (repeatable)",
-    )
+    add_override_argument(parser, "training.train_steps=500")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     try:

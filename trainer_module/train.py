@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -249,6 +250,34 @@ def fit(
         verbose=0,
     )
     return FitResult(history.history, schedule, time.perf_counter() - started)
+
+
+def run_training(
+    config: CrnnConfig,
+    alphabet: Alphabet,
+    schedule: Schedule,
+    train_data: tf.data.Dataset,
+    eval_data: tf.data.Dataset | None,
+    run_dir: str | Path,
+    eval_steps: int | None = None,
+    prepare: Callable[[tf.keras.Model], None] | None = None,
+) -> tuple[CTCTrainer, FitResult]:
+    """Train on every visible GPU (or the CPU): strategy, precision, trainer, then ``fit``.
+    ``prepare`` gets the fresh recognizer before training (e.g. a warm start)."""
+    strategy = select_strategy()
+    set_precision(config.training)
+    log.info(
+        "training %d steps (%d evaluations) on %d replica(s)",
+        schedule.total_steps,
+        schedule.epochs,
+        strategy.num_replicas_in_sync,
+    )
+    with strategy.scope():
+        trainer = build_trainer(config, alphabet, schedule.total_steps)
+    if prepare is not None:
+        prepare(trainer.recognizer)
+    result = fit(trainer, train_data, eval_data, config, schedule, run_dir, eval_steps)
+    return trainer, result
 
 
 def write_history(result: FitResult, path: str) -> None:

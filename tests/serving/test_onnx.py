@@ -10,7 +10,6 @@ import tensorflow as tf
 
 from serving.onnx_model import OnnxRecognizer
 from trainer_module import export, geometry
-from trainer_module.model import build_recognizer
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGIT_TOLERANCE = 1e-4  # absolute, on identical input tensors
@@ -42,8 +41,7 @@ def test_onnx_runtime_reads_the_same_text_as_the_saved_model(exported, trained, 
     greedy = config.model_copy(
         update={"evaluation": config.evaluation.model_copy(update={"decoder": "greedy"})}
     )
-    recognizer = build_recognizer(config.model, result.alphabet.num_classes)
-    export.restore_weights(recognizer, result.model_dir)
+    recognizer, _, _ = export.load_recognizer(result.model_dir)
     export.export_saved_model(recognizer, result.alphabet, greedy, tmp_path / "greedy")
     images = [Path(row.path).read_bytes() for row in rows]
     saved = export.load_predictor(tmp_path / "greedy")(images=tf.constant(images))
@@ -57,8 +55,7 @@ def test_onnx_runtime_reads_the_same_text_as_the_saved_model(exported, trained, 
 def test_logits_agree_within_tolerance_on_identical_inputs(exported, trained):
     result, rows, onnx_model = exported
     _, config, _ = trained
-    recognizer = build_recognizer(config.model, result.alphabet.num_classes)
-    export.restore_weights(recognizer, result.model_dir)
+    recognizer, _, _ = export.load_recognizer(result.model_dir)
     prepared = geometry.prepare_images(
         tf.constant([Path(row.path).read_bytes() for row in rows]), config.model
     )

@@ -16,9 +16,7 @@ from trainer_module.model import build_recognizer
 
 def _in_memory_texts(model_dir, rows, config, decoder="greedy"):
     """Decode with a fresh recognizer restored from the export, in plain Keras (no signature)."""
-    alphabet, _ = export.read_assets(model_dir)
-    recognizer = build_recognizer(config.model, alphabet.num_classes)
-    export.restore_weights(recognizer, model_dir)
+    recognizer, alphabet, _ = export.load_recognizer(model_dir)
     prepared = geometry.prepare_images(
         tf.constant([Path(row.path).read_bytes() for row in rows]), config.model
     )
@@ -77,8 +75,7 @@ def test_a_bfloat16_export_reads_the_same_text(trained, tmp_path):
     bf16 = config.model_copy(
         update={"export": config.export.model_copy(update={"precision": "bfloat16"})}
     )
-    recognizer = build_recognizer(config.model, result.alphabet.num_classes)
-    export.restore_weights(recognizer, result.model_dir)
+    recognizer, _, _ = export.load_recognizer(result.model_dir)
     export.export_saved_model(recognizer, result.alphabet, bf16, tmp_path / "bf16")
     images = tf.constant([Path(row.path).read_bytes() for row in rows])
     texts = {}
