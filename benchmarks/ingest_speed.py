@@ -106,8 +106,7 @@ def plain_loop(csv: str, options, out_dir: str) -> dict[str, int]:
                 continue
             first = first_of.get(result.path)
             if first is not None:  # rows arrive in file order: the first one is kept
-                repeated = list(ingest.dedupe(result.path, [first, result]))[1:]
-                quarantined += [q.to_json() for q in repeated]
+                quarantined.append(ingest.duplicate_of(first, result).to_json())
                 continue
             first_of[result.path] = dataclasses.replace(result, image=b"")
             writer.write(result.to_example().SerializeToString(deterministic=True))

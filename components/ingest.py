@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import functools
 import io
-import itertools
 import json
 import os
 import posixpath
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
@@ -99,35 +97,20 @@ class IngestOptions:
             raw["alphabet_units"] = tuple(raw["alphabet_units"])
         return cls(**raw)
 
-    @property
+    # Cached per options object: check_row runs once per row, and validating the same dicts
+    # with pydantic every time was a tenth of its cost.
+    @functools.cached_property
     def alphabet_config(self) -> AlphabetConfig:
-        return _validated(AlphabetConfig, self.alphabet)
+        return AlphabetConfig.model_validate(self.alphabet)
 
-    @property
+    @functools.cached_property
     def model_config(self) -> ModelConfig:
-        return _validated(ModelConfig, self.model)
+        return ModelConfig.model_validate(self.model)
 
-
-# Validated configs by (model class, id of the raw dict): ``check_row`` runs once per row and
-# validating the same dicts with pydantic every time was a tenth of its cost. An entry holds the
-# dict itself, so a dict's id cannot be reused while its entry exists.
-_VALIDATED: dict[tuple[type, int], tuple[dict, Any]] = {}
-
-
-def _validated(model: type, raw: dict):
-    hit = _VALIDATED.get((model, id(raw)))
-    if hit is not None and hit[0] is raw:
-        return hit[1]
-    if len(_VALIDATED) > 256:
-        _VALIDATED.clear()
-    value = model.model_validate(raw)
-    _VALIDATED[(model, id(raw))] = (raw, value)
-    return value
-
-
-@functools.lru_cache(maxsize=16)
-def _alphabet(units: tuple[str, ...]) -> Alphabet:
-    return Alphabet(units)
+    @functools.cached_property
+    def configured_alphabet(self) -> Alphabet | None:
+        """The configured alphabet (``alphabet_units``), or None to take the labels' own."""
+        return None if self.alphabet_units is None else Alphabet(self.alphabet_units)
 
 
 @dataclass(frozen=True)
@@ -265,7 +248,7 @@ def check_row(row: CsvRow, options: IngestOptions) -> Accepted | Quarantined:
     alphabet_config = options.alphabet_config
     units = split_units(label, alphabet_config)
     if options.alphabet_units is not None:
-        alphabet = _alphabet(options.alphabet_units)
+        alphabet = options.configured_alphabet
         unknown = sorted(set(alphabet.unknown_units(label, alphabet_config)))
         if unknown and alphabet_config.unknown == "error":
             return quarantine(f"{Reason.UNKNOWN_UNITS}: {''.join(unknown)!r}", resolved)
@@ -306,7 +289,7 @@ def check_group(rows: Iterable[CsvRow], options: IngestOptions) -> Iterator[Acce
             first = result
             yield result
         else:
-            yield from itertools.islice(dedupe(result.path, [first, result]), 1, None)
+            yield duplicate_of(first, result)
 
 
 def _named_fields(row: CsvRow) -> dict[str, bytes] | None:
@@ -420,11 +403,16 @@ def dedupe(path: str, rows: list[Accepted]) -> Iterator[Accepted | Quarantined]:
     first, *others = sorted(rows, key=lambda row: (row.csv, row.row))
     yield first
     for row in others:
-        what = "same image" if row.label == first.label else f"same image, label {first.label!r}"
-        yield Quarantined(
-            row.csv,
-            row.row,
-            path,
-            row.label,
-            f"{Reason.DUPLICATE} of {first.csv}:{first.row} ({what})",
-        )
+        yield duplicate_of(first, row, path)
+
+
+def duplicate_of(first: Accepted, row: Accepted, path: str | None = None) -> Quarantined:
+    """``row`` quarantined as a duplicate of ``first`` (the same image, read earlier)."""
+    what = "same image" if row.label == first.label else f"same image, label {first.label!r}"
+    return Quarantined(
+        row.csv,
+        row.row,
+        path or row.path,
+        row.label,
+        f"{Reason.DUPLICATE} of {first.csv}:{first.row} ({what})",
+    )
