@@ -22,6 +22,7 @@ import argparse
 import base64
 import collections
 import datetime
+import functools
 import glob
 import html
 import io
@@ -33,7 +34,7 @@ from pathlib import Path
 import serving  # noqa: F401  (process set-up before TensorFlow)
 from serving.evaluate import Evaluation, evaluate_images, read_images
 from trainer_module.data import LabelledImage, read_csv_rows
-from trainer_module.metrics import TextScore, length_bucket, length_bucket_names
+from trainer_module.metrics import TextScore, length_bucket, score_by
 
 DEFAULT_WORST = 30
 TOP_CONFUSIONS = 20
@@ -52,7 +53,7 @@ class Line:
     source: str
     where: str  # file:row or record number
 
-    @property
+    @functools.cached_property
     def edits(self) -> int:
         from rapidfuzz.distance import Levenshtein
 
@@ -167,18 +168,17 @@ def build(
         )
     ]
     bounds = recognizer.config.evaluation.length_buckets
-    by_length = {name: TextScore() for name in length_bucket_names(bounds)}
-    by_source: dict[str, TextScore] = collections.defaultdict(TextScore)
-    for line in lines:
-        by_length[length_bucket(len(line.truth), bounds)].add(line.truth, line.prediction)
-        by_source[line.source].add(line.truth, line.prediction)
+    truths = [line.truth for line in lines]
+    predictions = [line.prediction for line in lines]
+    # Bucket names are zero-padded, so name order is length order.
+    lengths = [length_bucket(len(truth), bounds) for truth in truths]
     return ReportData(
         model_dir=str(recognizer.model_dir),
         inputs=list(names),
         evaluation=evaluation,
         lines=lines,
-        by_length={name: score for name, score in by_length.items() if score.lines},
-        by_source=dict(sorted(by_source.items())),
+        by_length=score_by(truths, predictions, lengths),
+        by_source=score_by(truths, predictions, [line.source for line in lines]),
         confusions=confusions(lines),
         worst=worst_lines(lines, worst),
     )

@@ -61,6 +61,16 @@ def score(references: Iterable[str], predictions: Iterable[str]) -> TextScore:
     return total
 
 
+def score_by(
+    references: Iterable[str], predictions: Iterable[str], groups: Iterable[str]
+) -> dict[str, TextScore]:
+    """A score per group (e.g. label-length bucket, source, font), in group name order."""
+    scores: dict[str, TextScore] = {}
+    for reference, prediction, group in zip(references, predictions, groups, strict=True):
+        scores.setdefault(group, TextScore()).add(reference, prediction)
+    return dict(sorted(scores.items()))
+
+
 def character_error_rate(references: Iterable[str], predictions: Iterable[str]) -> float:
     return score(references, predictions).cer
 

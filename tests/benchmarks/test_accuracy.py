@@ -4,7 +4,7 @@ from pathlib import Path
 
 from benchmarks import accuracy
 from pipeline.config import load_config
-from trainer_module.metrics import score
+from trainer_module.metrics import score, score_by
 
 
 def _systems(ours: list[str], in_lexicon: list[str], out_lexicon: list[str], tesseract: list[str]):
@@ -19,7 +19,7 @@ def _systems(ours: list[str], in_lexicon: list[str], out_lexicon: list[str], tes
     ]:
         figures[name] = {
             "overall": score(references, texts),
-            "by_package": accuracy.score_by(references, texts, packages),
+            "by_package": score_by(references, texts, packages),
             "seconds": 1.0,
         }
     return figures
