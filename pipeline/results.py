@@ -34,6 +34,14 @@ class RunSummary:
         )
 
 
+def open_store(metadata_path: str) -> metadata_store.MetadataStore:
+    """A read-only store on a run's metadata.sqlite (it never creates one)."""
+    config = mlmd.ConnectionConfig()
+    config.sqlite.filename_uri = str(metadata_path)
+    config.sqlite.connection_mode = mlmd.SqliteMetadataSourceConfig.READONLY
+    return metadata_store.MetadataStore(config)
+
+
 def latest_outputs(store, pipeline_name: str, node_id: str, key: str) -> list:
     """Output artifacts under ``key`` of the newest finished execution of a component."""
     context = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
@@ -91,9 +99,7 @@ def overall_metrics(evaluation_uri: str) -> dict[str, float]:
 
 
 def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
-    from tfx.orchestration import metadata
-
-    store = metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
+    store = open_store(metadata_path)
     figures = {}
     evaluation = latest_outputs(store, pipeline_name, "Evaluator", "evaluation")
     if evaluation:
@@ -114,9 +120,7 @@ def summarize(metadata_path: str, pipeline_name: str) -> RunSummary:
 
 def eval_report_inputs(metadata_path: str, pipeline_name: str) -> tuple[str, str]:
     """The newest run's trained SavedModel and a glob of its eval split's TFRecords."""
-    from tfx.orchestration import metadata
-
-    store = metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
+    store = open_store(metadata_path)
     model = latest_outputs(store, pipeline_name, "Trainer", "model")
     examples = latest_outputs(store, pipeline_name, "CsvImageExampleGen", "examples")
     if not model or not examples:

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 import tensorflow_model_analysis as tfma
-from ml_metadata.metadata_store import metadata_store
 from testlib import SUMMARY, TINY_MODEL
 
 from pipeline import results
@@ -82,10 +81,7 @@ def versions(tmp_path: Path) -> list[str]:
 
 
 def store(tmp_path: Path):
-    from tfx.orchestration import metadata
-
-    path = str(tmp_path / "out" / "metadata.sqlite")
-    return metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(path))
+    return results.open_store(str(tmp_path / "out" / "metadata.sqlite"))
 
 
 def cer_difference(evaluation_uri: str) -> float:
