@@ -32,6 +32,12 @@ def versions(serving_dir: str) -> list[int]:
     return sorted(found)
 
 
+def version_of(model_dir: str) -> int | None:
+    """The version number a version folder is named by, or None (a SavedModel elsewhere)."""
+    name = model_dir.rstrip("/").rsplit("/", 1)[-1]
+    return int(name) if name.isdigit() else None
+
+
 def newest(serving_dir: str) -> str | None:
     """The newest complete version folder, or None."""
     found = versions(serving_dir)

@@ -75,7 +75,8 @@ class LoadedModel:
         import tensorflow as tf
 
         self.model_dir = model_dir
-        self.version = int(model_dir.rstrip("/").split("/")[-1]) if _is_version(model_dir) else 1
+        version = serving_layout.version_of(model_dir)
+        self.version = 1 if version is None else version  # a bare SavedModel is version 1
         loaded = tf.saved_model.load(model_dir)
         self._loaded = loaded  # keeps the signatures' variables alive
         self.signatures = {name: loaded.signatures[name] for name in loaded.signatures}
@@ -100,10 +101,6 @@ class LoadedModel:
         return {"signature_def": {"signature_def": signatures}}
 
 
-def _is_version(path: str) -> bool:
-    return path.rstrip("/").split("/")[-1].isdigit()
-
-
 def _spec(spec) -> dict:
     dims = [{"size": str(d if d is not None else -1)} for d in spec.shape]
     return {"dtype": f"DT_{spec.dtype.name.upper()}", "tensor_shape": {"dim": dims}}
@@ -119,7 +116,7 @@ class ModelHolder:
 
     def refresh(self) -> bool:
         newest = serving_layout.newest(self.path)
-        if newest is None or int(newest.rstrip("/").split("/")[-1]) <= self.model.version:
+        if newest is None or serving_layout.version_of(newest) <= self.model.version:
             return False
         model = LoadedModel(newest)  # load before swapping: requests never wait on a load
         with self._lock:
