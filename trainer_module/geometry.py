@@ -41,6 +41,23 @@ def time_steps(width, config: ModelConfig):
     return steps
 
 
+def conv_widths(width, config: ModelConfig) -> list:
+    """Columns of an image of this width that each convolution's output draws from the image
+    (after the convolution, before its pool): the rest of a padded batch's columns is padding.
+
+    Works on Python ints and on integer tensors alike, with the arithmetic of ``time_steps``.
+    """
+    widths = []
+    for layer in config.conv_layers:
+        if layer.padding == "valid":
+            width = width - (layer.kernel[1] - 1)
+        widths.append(width)
+        if layer.pool:
+            pool_w = layer.pool[1]
+            width = (width + pool_w - 1) // pool_w
+    return widths
+
+
 def min_time_steps(unit_ids) -> int:
     """Time steps CTC needs for a label: its length plus one blank between repeated units."""
     repeats = sum(1 for a, b in itertools.pairwise(unit_ids) if a == b)

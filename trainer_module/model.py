@@ -2,8 +2,13 @@
 
 ``build_recognizer`` turns a ModelConfig into a tf.keras (Keras 2) functional model with two
 inputs, the padded image batch and each image's true width, and two outputs, the logits
-[batch, time, classes] and each line's logit length, which CTC loss and decoding need. Padded
-time steps are masked in the LSTMs, so a line's result does not depend on the batch it is in.
+[batch, time, classes] and each line's logit length, which CTC loss and decoding need.
+
+A line's result does not depend on the batch it is in: after each convolution block the columns
+beyond the line's own width are set back to zero (batch norm's shift would otherwise turn the
+zero padding into values that the next convolution reads at the line's right edge, so a line
+beside a wider one would read differently from the same line alone), and padded time steps are
+masked in the LSTMs.
 """
 
 from __future__ import annotations
@@ -34,6 +39,15 @@ def _lstm(units: int, use_cudnn: bool) -> tf.keras.layers.Layer:
     return tf.keras.layers.RNN(tf.keras.layers.LSTMCell(units), return_sequences=True)
 
 
+def _zero_padding_columns(args, index: int, config: ModelConfig) -> tf.Tensor:
+    """Features [batch, height, columns, channels] with the columns beyond each line's width
+    after convolution ``index`` (``geometry.conv_widths``) set to zero."""
+    features, width = args
+    valid = geometry.conv_widths(width, config)[index]
+    mask = tf.sequence_mask(valid, tf.shape(features)[2], dtype=features.dtype)
+    return features * mask[:, None, :, None]
+
+
 def build_recognizer(config: ModelConfig, num_classes: int) -> tf.keras.Model:
     """The CRNN as a Keras model: {"image", "width"} -> {"logits", "logit_length"}."""
     require_keras2()
@@ -60,6 +74,9 @@ def build_recognizer(config: ModelConfig, num_classes: int) -> tf.keras.Model:
             # within tens of steps; Keras' 0.99 lags for hundreds, which short runs notice.
             features = tf.keras.layers.BatchNormalization(momentum=0.9, name=f"bn{i}")(features)
         features = tf.keras.layers.ReLU(name=f"relu{i}")(features)
+        features = tf.keras.layers.Lambda(
+            _zero_padding_columns, arguments={"index": i - 1, "config": config}, name=f"pad{i}"
+        )([features, width])
         if layer.pool:
             features = tf.keras.layers.MaxPool2D(
                 layer.pool, strides=layer.pool, padding="same", name=f"pool{i}"

@@ -1,7 +1,9 @@
 """The CRNN network: tf.crnn's architecture by default, every size configurable."""
 
+import numpy as np
 import pytest
 import tensorflow as tf
+from testlib import small_config
 
 from pipeline.config import ModelConfig, load_config
 from trainer_module.model import build_recognizer
@@ -44,3 +46,24 @@ def test_sizes_come_from_the_config():
 def test_an_input_height_the_cnn_cannot_reduce_to_one_is_refused():
     with pytest.raises(ValueError, match="input_height=48 leaves a feature map 2 high"):
         build_recognizer(ModelConfig(input_height=48), num_classes=5)
+
+
+def test_a_lines_logits_do_not_depend_on_the_wider_lines_beside_it():
+    """Batch norm's shift turns zero padding into values; the padding columns are zeroed again
+    after each block, so a line reads the same alone as beside a wider line."""
+    config = small_config().model
+    model = build_recognizer(config, num_classes=11)
+    rng = np.random.default_rng(3)
+    for layer in model.layers:  # trained-like batch norm statistics (fresh ones map 0 to 0)
+        if isinstance(layer, tf.keras.layers.BatchNormalization):
+            layer.set_weights([rng.uniform(0.5, 1.5, w.shape) for w in layer.get_weights()])
+    narrow = rng.uniform(0, 1, (1, config.input_height, 40, 1)).astype("float32")
+    wide = rng.uniform(0, 1, (1, config.input_height, 120, 1)).astype("float32")
+    alone = model({"image": narrow, "width": tf.constant([40])}, training=False)
+    padded = np.concatenate([np.pad(narrow, [(0, 0), (0, 0), (0, 80), (0, 0)]), wide])
+    beside = model({"image": padded, "width": tf.constant([40, 120])}, training=False)
+    steps = int(alone["logit_length"][0])
+    assert int(beside["logit_length"][0]) == steps
+    np.testing.assert_allclose(
+        beside["logits"][0, :steps].numpy(), alone["logits"][0, :steps].numpy(), atol=1e-5
+    )
