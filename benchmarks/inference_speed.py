@@ -50,6 +50,7 @@ TARGET_SINGLE = 3.0  # ... and >= 3x at batch 1
 DEFAULT_HELDOUT = "outputs/bench/heldout-speed"
 SAVED_MODEL, ONNX, TESSERACT = "SavedModel", "ONNX Runtime", "Tesseract"
 BEST = "tesseract_best"  # plan key of Tesseract's one call on every line
+BY_WIDTH = "by width"  # plan key suffix of predict_all on every line (batches of like widths)
 
 
 @dataclass
@@ -62,6 +63,7 @@ class SystemRates:
     batched: list[float]
     cer: float | None = None  # on the batch-64 lines, for a sanity check of what was timed
     line_accuracy: float | None = None
+    by_width: list[float] = field(default_factory=list)  # predict_all: batches of like widths
 
     @property
     def single_median(self) -> float:
@@ -70,6 +72,10 @@ class SystemRates:
     @property
     def batched_median(self) -> float:
         return report.median(self.batched)
+
+    @property
+    def by_width_median(self) -> float | None:
+        return report.median(self.by_width) if self.by_width else None
 
 
 @dataclass
@@ -137,14 +143,17 @@ def section(m: Measurements, command: str, machine: str, date: str) -> str:
     rows = []
     for rates in m.systems:
         accuracy = f"{rates.cer:.4f} / {rates.line_accuracy:.3f}" if rates.cer is not None else "-"
+        by_width = rates.by_width_median
         rows.append(
             [
                 rates.system,
                 rates.decoder,
                 f"{rates.single_median:.1f}",
                 f"{rates.batched_median:.1f}",
+                "-" if by_width is None else f"{by_width:.1f}",
                 f"{ratio(rates.single_median, tess.single_median):.2f}x",
                 f"{ratio(rates.batched_median, tess.batched_median):.2f}x",
+                "-" if by_width is None else f"{ratio(by_width, tess.batched_median):.2f}x",
                 accuracy,
             ]
         )
@@ -155,7 +164,10 @@ def section(m: Measurements, command: str, machine: str, date: str) -> str:
         "",
         f"The same {m.lines} held-out line images (`benchmarks.heldout`, charset `{m.charset}`, "
         f"fonts and texts the training never uses) for every system: batch {BATCH} reads all "
-        f"{m.lines} in batches of {BATCH}, batch 1 the first {m.single_lines} one by one. "
+        f"{m.lines} in batches of {BATCH} in the set's order (as {BATCH}-line requests "
+        f'arrive), "by width" all {m.lines} through `predict_all` (sorted by aspect ratio '
+        f"from the image headers, then batches of {BATCH}, results back in order; "
+        f"`serving.model.predict_by_width`), batch 1 the first {m.single_lines} one by one. "
         f"Median of {m.repeats} timed runs after one warm-up run; the systems take turns run by "
         "run. Model: "
         f"`{m.model_dir}`.",
@@ -166,8 +178,10 @@ def section(m: Measurements, command: str, machine: str, date: str) -> str:
                 "decoder",
                 "lines/s, batch 1",
                 f"lines/s, batch {BATCH}",
+                f"lines/s, batch {BATCH} by width",
                 "vs Tesseract, batch 1",
                 f"vs Tesseract, batch {BATCH}",
+                f"vs Tesseract, batch {BATCH} by width",
                 "CER / line accuracy (these lines)",
             ],
             rows,
@@ -187,10 +201,16 @@ def section(m: Measurements, command: str, machine: str, date: str) -> str:
     for rates in m.systems:
         if rates.system == TESSERACT:
             continue
+        by_width = rates.by_width_median
         lines.append(
             f"  - {rates.system}: batch {BATCH} "
-            f"{verdict(ratio(rates.batched_median, tess.batched_median), TARGET_BATCHED)}; "
-            f"batch 1 {verdict(ratio(rates.single_median, tess.single_median), TARGET_SINGLE)}"
+            f"{verdict(ratio(rates.batched_median, tess.batched_median), TARGET_BATCHED)}"
+            + (
+                ""
+                if by_width is None
+                else f", by width {verdict(ratio(by_width, tess.batched_median), TARGET_BATCHED)}"
+            )
+            + f"; batch 1 {verdict(ratio(rates.single_median, tess.single_median), TARGET_SINGLE)}"
         )
     lines += [
         "- Tesseract runs as one process per call (`benchmarks.tesseract.read_lines`): batch "
@@ -206,6 +226,7 @@ def section(m: Measurements, command: str, machine: str, date: str) -> str:
         "- runs (lines/s): "
         + "; ".join(
             f"{rates.system} batch 1: {_runs(rates.single)}, batch {BATCH}: {_runs(rates.batched)}"
+            + (f", by width: {_runs(rates.by_width)}" if rates.by_width else "")
             for rates in m.systems
         )
         + f"; Tesseract best case: {_runs(m.tesseract_best)}",
@@ -303,6 +324,12 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
     def onnx(batch: Sequence[bytes]) -> list[str]:
         return [p.text for p in onnx_recognizer.predict(batch)]
 
+    def saved_model_by_width(lines: Sequence[bytes]) -> list[str]:
+        return [p.text for p in recognizer.predict_all(lines, BATCH)[0]]
+
+    def onnx_by_width(lines: Sequence[bytes]) -> list[str]:
+        return [p.text for p in onnx_recognizer.predict_all(lines, BATCH)[0]]
+
     def tesseract_lines(batch: Sequence[Path]) -> list[str]:
         texts, _ = tesseract.read_lines(batch, whitelist, threads=1)
         return [tesseract.normalise(text, chars) for text in texts]
@@ -313,6 +340,9 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
     for name, (predict, items) in systems.items():
         entries.append(Entry(f"{name} b1", predict, items[: args.batch1_lines], 1))
         entries.append(Entry(f"{name} b{BATCH}", predict, items, BATCH))
+    lines = len(images) // BATCH * BATCH  # the lines batch 64 reads
+    entries.append(Entry(f"{SAVED_MODEL} {BY_WIDTH}", saved_model_by_width, images[:lines], lines))
+    entries.append(Entry(f"{ONNX} {BY_WIDTH}", onnx_by_width, images[:lines], lines))
     entries.append(Entry(BEST, tesseract_lines, paths, len(paths)))
     rates, texts = run_plan(entries, args.repeats)
 
@@ -336,6 +366,7 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
                 decoder=decoders[name],
                 single=rates[f"{name} b1"],
                 batched=rates[f"{name} b{BATCH}"],
+                by_width=rates.get(f"{name} {BY_WIDTH}", []),
                 cer=figures.cer,
                 line_accuracy=figures.line_accuracy,
             )

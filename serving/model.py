@@ -7,12 +7,15 @@ exported graph does.
 
 from __future__ import annotations
 
+import io
+import math
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
+from PIL import Image
 
 from components.serving_layout import resolve_model_dir
 from pipeline.config import CrnnConfig
@@ -69,13 +72,41 @@ class Recognizer:
     def predict_all(
         self, images: Sequence[bytes], batch_size: int = 64
     ) -> tuple[list[Prediction], float]:
-        """Predictions for any number of images, and the seconds spent in the model."""
-        predictions, seconds = [], 0.0
-        for batch in batched(images, batch_size):
-            started = time.perf_counter()
-            predictions.extend(self.predict(batch))
-            seconds += time.perf_counter() - started
-        return predictions, seconds
+        """Predictions for any number of images, in their order, and the seconds spent reading
+        them (``predict_by_width``)."""
+        return predict_by_width(self.predict, images, batch_size)
+
+
+def predict_by_width(
+    predict: Callable[[Sequence[bytes]], list[Prediction]],
+    images: Sequence[bytes],
+    batch_size: int,
+) -> tuple[list[Prediction], float]:
+    """``predict`` on batches of lines of like widths; the predictions in ``images``' order and
+    the seconds it took, ordering included.
+
+    A batch is padded to its widest line, so the network's work grows with the widest line, not
+    with each line's own width. Lines sorted by aspect ratio (width/height, from the image
+    header) before batching, as PaddleOCR's recognizer does, waste less of it on padding.
+    """
+    started = time.perf_counter()
+    order = sorted(range(len(images)), key=lambda i: aspect_ratio(images[i]))
+    predictions: list[Prediction | None] = [None] * len(images)
+    for indices in batched(order, batch_size):
+        for i, prediction in zip(indices, predict([images[i] for i in indices]), strict=True):
+            predictions[i] = prediction
+    return predictions, time.perf_counter() - started
+
+
+def aspect_ratio(image: bytes) -> float:
+    """Width/height from the image header (no decoding); infinity when the header cannot be read,
+    so such images come last and ``predict`` reports them."""
+    try:
+        with Image.open(io.BytesIO(image)) as opened:
+            width, height = opened.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return math.inf
+    return width / height if height else math.inf
 
 
 def load_lexicon(path: str | None):

@@ -19,7 +19,7 @@ import onnxruntime
 from PIL import Image
 
 from pipeline.config import CrnnConfig
-from serving.model import Prediction
+from serving.model import Prediction, predict_by_width
 from serving.onnx_export import ALPHABET_KEY, CONFIG_KEY
 from trainer_module.alphabet import Alphabet
 
@@ -69,6 +69,12 @@ class OnnxRecognizer:
         if not images:
             return []
         return greedy_decode(*self.logits(*self.prepare(images)), self.alphabet)
+
+    def predict_all(
+        self, images: Sequence[bytes], batch_size: int = 64
+    ) -> tuple[list[Prediction], float]:
+        """As ``Recognizer.predict_all``: batches of lines of like widths, results in order."""
+        return predict_by_width(self.predict, images, batch_size)
 
 
 def greedy_decode(logits: np.ndarray, lengths: np.ndarray, alphabet: Alphabet) -> list[Prediction]:
