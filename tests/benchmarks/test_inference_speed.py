@@ -10,8 +10,8 @@ from benchmarks import report
 from pipeline.config import EvaluationConfig
 
 
-def rates(system, decoder, single, batched, cer=None, line_accuracy=None):
-    return speed.SystemRates(system, decoder, single, batched, cer, line_accuracy)
+def rates(system, decoder, single, batched, cer=None, line_accuracy=None, by_width=()):
+    return speed.SystemRates(system, decoder, single, batched, cer, line_accuracy, list(by_width))
 
 
 def measurements(**changes) -> speed.Measurements:
@@ -24,6 +24,7 @@ def measurements(**changes) -> speed.Measurements:
                 [80.0, 90.0, 85.0, 70.0, 100.0],  # median 85
                 0.1234,
                 0.5,
+                [100.0, 110.0, 120.0, 105.0, 115.0],  # by width: median 110
             ),
             rates(speed.ONNX, speed.ONNX_DECODER, [60.0] * 5, [600.0] * 5),
             rates(speed.TESSERACT, speed.TESSERACT_DECODER, [4.0] * 5, [50.0] * 5, 0.08, 0.25),
@@ -63,14 +64,19 @@ def test_section_reports_medians_ratios_and_targets():
     text = speed.section(measurements(), "python -m benchmarks.inference_speed", "CPU X", "D")
     assert text.startswith("## Inference speed per core: SavedModel, ONNX Runtime, Tesseract 5")
     assert (
-        "| SavedModel | CTC beam search (width 10, top 3), in the graph | 38.0 | 85.0 | 9.50x "
-        "| 1.70x | 0.1234 / 0.500 |" in text
+        "| SavedModel | CTC beam search (width 10, top 3), in the graph | 38.0 | 85.0 | 110.0 "
+        "| 9.50x | 1.70x | 2.20x | 0.1234 / 0.500 |" in text
     )
-    assert "| ONNX Runtime | CTC greedy, NumPy (outside the graph) | 60.0 | 600.0 | 15.00x " in text
-    assert "| 12.00x | - |" in text  # no accuracy given for ONNX Runtime
-    assert "| Tesseract | " in text and "| 4.0 | 50.0 | 1.00x | 1.00x | 0.0800 / 0.250 |" in text
-    assert "  - SavedModel: batch 64 **not met** (1.70x < 10x); batch 1 **met** (9.50x >= 3x)" in (
-        text
+    assert (
+        "| ONNX Runtime | CTC greedy, NumPy (outside the graph) | 60.0 | 600.0 | - | 15.00x "
+        in text
+    )
+    assert "| 12.00x | - | - |" in text  # not timed by width, no accuracy given for ONNX Runtime
+    assert "| Tesseract | " in text
+    assert "| 4.0 | 50.0 | - | 1.00x | 1.00x | - | 0.0800 / 0.250 |" in text
+    assert (
+        "  - SavedModel: batch 64 **not met** (1.70x < 10x), by width **not met** (2.20x < 10x); "
+        "batch 1 **met** (9.50x >= 3x)" in text
     )
     assert "  - ONNX Runtime: batch 64 **met** (12.00x >= 10x); batch 1 **met** (15.00x >= 3x)" in (
         text
@@ -84,6 +90,8 @@ def test_section_reports_medians_ratios_and_targets():
     assert "Median of 5 timed runs after one warm-up run" in text
     assert "the first 64 one by one" in text and "all 256 in batches of 64" in text
     assert "SavedModel batch 1: 40.0, 36.0, 38.0, 44.0, 30.0" in text
+    assert "by width: 100.0, 110.0, 120.0, 105.0, 115.0; ONNX Runtime batch 1" in text
+    assert "sorted by aspect ratio" in text and "results back in order" in text
     assert "- command: `python -m benchmarks.inference_speed`" in text
     assert "- machine: CPU X" in text and "- date: D" in text
     assert "pinned to core 0" in text and "TF intra/inter-op threads 1" in text
