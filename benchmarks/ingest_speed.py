@@ -333,7 +333,7 @@ def markdown(
         f"- machine: {report.machine()}"
         + (
             f"; 1-minute load average {load[0]:.1f} before and {load[-1]:.1f} after (the "
-            "cores are shared with other work)"
+            "benchmark's own processes count in the second)"
             if load
             else ""
         ),
