@@ -28,34 +28,35 @@ def resized_width(height: int, width: int, config: ModelConfig) -> tuple[int, bo
 def time_steps(width, config: ModelConfig):
     """CTC time steps (logit length) of an image of this width, after the CNN.
 
-    Works on Python ints and on integer tensors alike. Each 'valid' convolution narrows by
-    kernel - 1; each pool of width p divides, rounding up ('same' padding).
+    Works on Python ints and on integer tensors alike: the last convolution's width
+    (``conv_widths``) after its pool.
     """
-    steps = width
-    for layer in config.conv_layers:
-        if layer.padding == "valid":
-            steps = steps - (layer.kernel[1] - 1)
-        if layer.pool:
-            pool_w = layer.pool[1]
-            steps = (steps + pool_w - 1) // pool_w
-    return steps
+    if not config.conv_layers:
+        return width
+    return _pooled(conv_widths(width, config)[-1], config.conv_layers[-1])
 
 
 def conv_widths(width, config: ModelConfig) -> list:
     """Columns of an image of this width that each convolution's output draws from the image
     (after the convolution, before its pool): the rest of a padded batch's columns is padding.
 
-    Works on Python ints and on integer tensors alike, with the arithmetic of ``time_steps``.
+    Each 'valid' convolution narrows by kernel - 1; each pool of width p divides, rounding up
+    ('same' padding). Works on Python ints and on integer tensors alike.
     """
     widths = []
     for layer in config.conv_layers:
         if layer.padding == "valid":
             width = width - (layer.kernel[1] - 1)
         widths.append(width)
-        if layer.pool:
-            pool_w = layer.pool[1]
-            width = (width + pool_w - 1) // pool_w
+        width = _pooled(width, layer)
     return widths
+
+
+def _pooled(width, layer):
+    if not layer.pool:
+        return width
+    pool_w = layer.pool[1]
+    return (width + pool_w - 1) // pool_w
 
 
 def min_time_steps(unit_ids) -> int:
