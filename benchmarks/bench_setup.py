@@ -39,6 +39,12 @@ TRAINING_FONT_PACKAGES = (
     "fonts-crosextra-carlito",
     "fonts-crosextra-caladea",
     "fonts-hack",
+    # shapes the fonts above lack: a single-storey a (Andika, Comfortaa), a geometric t
+    # (League Spartan), a Courier-style monospace that is not URW's (Courier Prime)
+    "fonts-sil-andika",
+    "fonts-comfortaa",
+    "fonts-league-spartan",
+    "fonts-courier-prime",
 )
 APT_PACKAGES = (
     *HELDOUT_FONT_PACKAGES,
