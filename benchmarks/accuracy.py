@@ -15,10 +15,10 @@ only: ``tools.synth_lines`` with the DejaVu fonts and the repository's word list
 - Tesseract 5 (``benchmarks.tesseract``: LSTM engine, ``--psm 7``, with and without a whitelist).
 
 Same normalisation for everyone (whitespace collapsed; the set is lower case). CER and line
-accuracy per system, per font package, the pipeline's wall time per component (from its ML
-Metadata), the training curve (eval-split CER per evaluation, from the Trainer's history.json),
-and a PNG plot (``benchmarks/figures/accuracy.png``). ``--write`` replaces the ``accuracy``
-section of BENCHMARKS.md.
+accuracy per system, per font package and on the fonts the model reads worst, the pipeline's wall
+time per component (from its ML Metadata), the training curve (eval-split CER per evaluation,
+from the Trainer's history.json), and a PNG plot (``benchmarks/figures/accuracy.png``).
+``--write`` replaces the ``accuracy`` section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STANDARD = ROOT / "pipeline" / "configs" / "standard.json"
 FIGURE = Path(__file__).resolve().parent / "figures" / "accuracy.png"
 TRAINING_WORDS = ROOT / "tools" / "data" / "words.txt"
+HARDEST_FONTS = 6  # fonts listed in the "hardest fonts" table
 LEXICON_MARGIN = 0.02  # serving.lexicon's stated out-of-lexicon margin (CER points as a fraction)
 
 
@@ -71,7 +72,8 @@ def evaluate_systems(model_dir: str, labels_csv: Path) -> dict:
     from trainer_module.metrics import score, score_by
 
     rows = heldout.read_labels(labels_csv)
-    packages = [heldout.font_package(font) for font in heldout.read_fonts(labels_csv)]
+    fonts = heldout.read_fonts(labels_csv)
+    packages = [heldout.font_package(font) for font in fonts]
     chars = heldout.synth_lines.resolve_charset("lower")
     references = [tesseract.normalise(label, chars) for _, label in rows]
     images = [path.read_bytes() for path, _ in rows]
@@ -101,6 +103,7 @@ def evaluate_systems(model_dir: str, labels_csv: Path) -> dict:
         name: {
             "overall": score(references, texts),
             "by_package": score_by(references, texts, packages),
+            "by_font": score_by(references, texts, fonts),
             "seconds": seconds,
         }
         for name, (texts, seconds) in systems.items()
@@ -174,6 +177,18 @@ def curve_of(history_json: dict, steps_per_evaluation: int) -> dict:
     return {"steps": steps, "val_cer": cers}
 
 
+def hardest_fonts(systems: dict, ours: str, count: int = HARDEST_FONTS) -> list[list[str]]:
+    """Rows for the ``count`` fonts our model reads worst: font, lines, then every plain
+    system's CER on that font's lines (lexicon variants left out)."""
+    plain = [name for name in systems if "lexicon" not in name]
+    by_font = systems[ours]["by_font"]
+    worst = sorted(by_font.items(), key=lambda item: (-item[1].cer, item[0]))[:count]
+    return [
+        [font, figures.lines, *(percent(systems[name]["by_font"][font].cer) for name in plain)]
+        for font, figures in worst
+    ]
+
+
 def percent(value: float) -> str:
     return f"{100 * value:.2f}%"
 
@@ -243,6 +258,13 @@ def markdown(
         "CER by font package:",
         "",
         report.markdown_table(["system", *packages], by_font),
+        "",
+        f"The {HARDEST_FONTS} held-out fonts this model reads worst (CER on each font's lines):",
+        "",
+        report.markdown_table(
+            ["font", "lines", *(name for name in systems if "lexicon" not in name)],
+            hardest_fonts(systems, ours),
+        ),
         "",
         "- **Goal** (issue 7): CER on the held-out set at or below Tesseract's best "
         f"configuration. This model is {verdict}.",

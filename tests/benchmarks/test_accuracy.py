@@ -10,6 +10,7 @@ from trainer_module.metrics import score, score_by
 def _systems(ours: list[str], in_lexicon: list[str], out_lexicon: list[str], tesseract: list[str]):
     references = ["alpha beta", "gamma", "delta 42"]
     packages = ["fonts-a", "fonts-b", "fonts-a"]
+    fonts = ["A-Regular.otf", "B-Bold.ttf", "A-Italic.otf"]
     figures = {}
     for name, texts in [
         ("crnn-tfx (beam)", ours),
@@ -20,6 +21,7 @@ def _systems(ours: list[str], in_lexicon: list[str], out_lexicon: list[str], tes
         figures[name] = {
             "overall": score(references, texts),
             "by_package": score_by(references, texts, packages),
+            "by_font": score_by(references, texts, fonts),
             "seconds": 1.0,
         }
     return figures
@@ -68,6 +70,11 @@ def test_a_worse_model_and_a_harmful_lexicon_are_reported_as_such():
     )
     assert "goal not met" in text and "above Tesseract's (13.04% vs 0.00%" in text
     assert "NOT kept" in text
+    # Our worst font first (B-Bold: 2 edits in 5 characters), with Tesseract on the same lines.
+    hardest = text.split("reads worst")[1]
+    assert hardest.index("| B-Bold.ttf | 1 | 40.00% | 0.00% |") < hardest.index(
+        "| A-Italic.otf | 1 | 12.50% | 0.00% |"
+    )
 
 
 def test_curve_steps_come_from_the_history_when_it_has_them():
