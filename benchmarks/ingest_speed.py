@@ -183,6 +183,21 @@ def run_example_gen(exec_properties: dict, out_dir: str, beam_args: list[str], p
     return examples
 
 
+def worker_import_seconds(repeats: int = 3) -> float:
+    """Median seconds a fresh Python process takes to import the ExampleGen's module (TensorFlow,
+    TFX, Beam): what each multi-processing Beam worker pays before its first row."""
+    import subprocess
+
+    command = [sys.executable, "-c", "import components.csv_example_gen"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, env=env, check=True, capture_output=True)
+        seconds.append(time.perf_counter() - started)
+    return report.median(seconds)
+
+
 # ---- measurement --------------------------------------------------------------------------------
 
 
@@ -242,7 +257,12 @@ def measure(lines: int, small: int, repeats: int, scratch: str) -> dict:
             flush=True,
         )
     load.append(os.getloadavg()[0])
-    return {"times": times, "png_bytes": png_bytes, "load": load}
+    return {
+        "times": times,
+        "png_bytes": png_bytes,
+        "load": load,
+        "import_seconds": worker_import_seconds(),
+    }
 
 
 def summarize(times: dict[str, dict[str, list]], lines: int, small: int) -> list[dict]:
@@ -279,6 +299,7 @@ def markdown(
     command: str,
     png_bytes: float | None = None,
     load: list[float] | None = None,
+    import_seconds: float | None = None,
 ) -> str:
     floor = results[0]
     rows = [
@@ -328,6 +349,13 @@ def markdown(
             "run pays it); the ingest report reads every written record back to count it",
             *phases,
         ]
+    if import_seconds is not None:
+        facts.append(
+            f"- a new Python process takes {import_seconds:.1f} s (median of 3) to import the "
+            "ExampleGen's module (`components.csv_example_gen`: TensorFlow, TFX, Beam); each "
+            "multi-processing worker does so before its first row, both at once on the 2 cores, "
+            "which is most of the 2-worker fixed cost"
+        )
     facts += [
         f"- command: `{command}`",
         f"- machine: {report.machine()}"
@@ -386,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
         report.this_command(__spec__),
         png_bytes=measured["png_bytes"],
         load=measured["load"],
+        import_seconds=measured["import_seconds"],
     )
     print(text)
     if args.write:

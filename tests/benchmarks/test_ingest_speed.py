@@ -104,13 +104,21 @@ def test_summary_figures_and_the_verdict_against_the_target():
     assert by_way["ExampleGen, 1 worker"]["phases"] == phases
     assert by_way["ExampleGen, 2 workers"]["steady_lines_per_second"] == pytest.approx(1000.0)
     text = ingest_speed.markdown(
-        results, 4050, 50, 3, "python -m benchmarks.ingest_speed", png_bytes=7168, load=[1, 2]
+        results,
+        4050,
+        50,
+        3,
+        "python -m benchmarks.ingest_speed",
+        png_bytes=7168,
+        load=[1, 2],
+        import_seconds=19.84,
     )
     assert "| plain loop | 2.00 | 2,025 | 1.00 | 0.02 | 2,020 | 1.00 |" in text
     assert "| ExampleGen, 1 worker | 6.00 | 675 | 0.33 | 1.00 | 800 | 0.40 |" in text
     assert "| ExampleGen, 2 workers | 30.00 | 135 | 0.07 | 26.00 | 1,000 | 0.49 |" in text
     assert "**not reached**" in text and "7.0 KB each" in text
     assert "ExampleGen, 1 worker: executor construction 1.00 s, Beam pipeline 4.00 s" in text
+    assert "takes 19.8 s (median of 3) to import" in text
     times["ExampleGen, 2 workers"] = {"large": runs(1.5), "small": runs(0.5)}
     text = ingest_speed.markdown(
         ingest_speed.summarize(times, 4050, 50), 4050, 50, 1, "python -m benchmarks.ingest_speed"
