@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -128,6 +129,29 @@ def load_run(path: str | os.PathLike) -> dict:
 # ---- running the pipeline -----------------------------------------------------------------------
 
 
+def run_echoing_progress(command: list[str], cwd: Path) -> tuple[int, str, str]:
+    """Run ``command``; return (exit status, stdout, stderr). Its stderr (local_runner's
+    progress: a line per component and per evaluation) is also echoed, indented, to ours as it
+    comes, so an hour-long run is not silent."""
+    process = subprocess.Popen(
+        command,
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stdout: list[str] = []
+    reader = threading.Thread(target=lambda: stdout.extend(process.stdout), daemon=True)
+    reader.start()
+    stderr = []
+    for line in process.stderr:
+        stderr.append(line)
+        print(f"  {line}", end="", file=sys.stderr, flush=True)
+    reader.join()
+    return process.wait(), "".join(stdout), "".join(stderr)
+
+
 def run_pipeline(out_dir: Path, extra_args: tuple[str, ...] = ()) -> dict:
     """One fresh ``local_runner.py`` run (quick-start config, no cache) into ``out_dir``; writes
     ``pipeline_time.json`` there and returns ``load_run``'s summary."""
@@ -137,20 +161,18 @@ def run_pipeline(out_dir: Path, extra_args: tuple[str, ...] = ()) -> dict:
     command += list(extra_args)
     load_before = os.getloadavg()[0]
     started = time.perf_counter()
-    result = subprocess.run(
-        command, cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True
-    )
+    returncode, stdout, stderr = run_echoing_progress(command, ROOT)
     wall = time.perf_counter() - started
     load_after = os.getloadavg()[0]
-    log = result.stdout + result.stderr
-    if result.returncode != 0:
-        raise RuntimeError(f"local_runner.py failed ({result.returncode}):\n{log[-4000:]}")
+    log = stdout + stderr
+    if returncode != 0:
+        raise RuntimeError(f"local_runner.py failed ({returncode}):\n{log[-4000:]}")
     generated = GENERATED.search(log)
     sidecar = {
         "command": " ".join(["python", *command[1:]]).replace(str(out_dir), "NEW_DIR"),
         "process_seconds": wall,
         "generation_seconds": float(generated.group(2)) if generated else None,
-        "summary": result.stdout.strip().splitlines()[-1].replace(str(out_dir), "NEW_DIR"),
+        "summary": stdout.strip().splitlines()[-1].replace(str(out_dir), "NEW_DIR"),
         "load_average": [load_before, load_after],
     }
     (out_dir / SIDECAR).write_text(json.dumps(sidecar, indent=1) + "\n")

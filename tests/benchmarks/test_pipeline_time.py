@@ -2,6 +2,7 @@
 with the ml_metadata API the way TFX's orchestrator writes it), medians over runs, the table."""
 
 import json
+import sys
 import time
 
 import pytest
@@ -119,3 +120,20 @@ def test_a_missing_store_is_an_error_not_a_new_empty_store(tmp_path):
     with pytest.raises(FileNotFoundError):
         pipeline_time.component_times(tmp_path / "metadata.sqlite")
     assert not (tmp_path / "metadata.sqlite").exists()
+
+
+def test_a_run_echoes_its_progress_and_keeps_both_streams(tmp_path, capsys):
+    script = (
+        "import sys\n"
+        "print('component 1 done', file=sys.stderr, flush=True)\n"
+        "print('CER=0.1 pushed')\n"
+        "print('component 2 done', file=sys.stderr)\n"
+        "sys.exit(3)\n"
+    )
+    status, stdout, stderr = pipeline_time.run_echoing_progress(
+        [sys.executable, "-c", script], tmp_path
+    )
+    assert status == 3
+    assert stdout == "CER=0.1 pushed\n"
+    assert stderr == "component 1 done\ncomponent 2 done\n"
+    assert capsys.readouterr().err == "  component 1 done\n  component 2 done\n"
