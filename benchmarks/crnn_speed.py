@@ -3,8 +3,9 @@
 Training: the Keras CTC training step (forward, CTC loss, backward, Adam) on batches of 32
 random lines of 32x100 and 32x256 pixels with labels that fit. Inference: the exported
 SavedModel's ``predict_images`` signature on PNG bytes (decode, resize, network, beam search),
-at batch 1 and batch 64. Threads are pinned (``--threads``, default 1: per-core figures) and the
-median of ``--repeats`` timed runs is reported after one warm-up run.
+at batch 1 and batch 64, exported in float32 and in bfloat16 (``export.precision``). Threads
+are pinned (``--threads``, default 1: per-core figures) and the median of ``--repeats`` timed
+runs is reported after one warm-up run.
 
     python -m benchmarks.crnn_speed [--threads 1] [--repeats 5] [--write]
 
@@ -122,6 +123,44 @@ def exported_default_model(directory: str, precision: str) -> str:
     return str(export.export_saved_model(recognizer, alphabet, config, Path(directory) / precision))
 
 
+def markdown(
+    rows: list[list[str]],
+    precisions: tuple[str, ...],
+    repeats: int,
+    threads: int,
+    pinning: str,
+    tf_version: str,
+) -> str:
+    """The section: a row per input width with training samples/s, then inference lines/s at
+    batch 1 and 64 for each export precision, in ``precisions`` order."""
+    header = ["input", "training samples/s"]
+    for precision in precisions:
+        header += [f"inference lines/s, batch 1 ({precision})", f"batch 64 ({precision})"]
+    if any(len(row) != len(header) for row in rows):
+        raise ValueError(f"rows of {[len(r) for r in rows]} cells for {len(header)} columns")
+    per = "per core" if threads == 1 else f"on {threads} cores"
+    return "\n".join(
+        [
+            f"## CRNN speed on the CPU ({per})",
+            "",
+            "Default tf.crnn-size model (8.7 M parameters, 37 classes). Training: Keras CTC step, "
+            f"batch {TRAIN_BATCH}, Adam. Inference: exported `predict_images` on PNG bytes "
+            "(decode, resize, network, beam search width 10, top 3), the model exported with "
+            f"`export.precision` {' and '.join(precisions)}. Median of {repeats} runs after a "
+            "warm-up.",
+            "",
+            report.markdown_table(header, rows),
+            "",
+            f"- command: `{report.this_command(__spec__)}`",
+            f"- machine: {report.machine()}; {pinning}, TF intra/inter-op threads {threads}",
+            f"- TensorFlow {tf_version}; date {report.today()}",
+            "- targets (issue 3): inference >= 30 lines/s per core at batch 1 and >= 100 batched;"
+            " training at least as fast as the same architecture in PyTorch (see the PyTorch "
+            "comparison section).",
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="cores and TF threads (default 1)")
@@ -147,37 +186,10 @@ def main(argv: list[str] | None = None) -> int:
             print(" | ".join(row), flush=True)
             rows.append(row)
 
-    per = "per core" if args.threads == 1 else f"on {args.threads} cores"
-    markdown = "\n".join(
-        [
-            f"## CRNN speed on the CPU ({per})",
-            "",
-            "Default tf.crnn-size model (8.7 M parameters, 37 classes). Training: Keras CTC step, "
-            f"batch {TRAIN_BATCH}, Adam. Inference: exported `predict_images` on PNG bytes "
-            "(decode, resize, network, beam search width 10, top 3). Median of "
-            f"{args.repeats} runs after a warm-up.",
-            "",
-            report.markdown_table(
-                [
-                    "input",
-                    "training samples/s",
-                    "inference lines/s, batch 1",
-                    "inference lines/s, batch 64",
-                ],
-                rows,
-            ),
-            "",
-            f"- command: `{report.this_command(__spec__)}`",
-            f"- machine: {report.machine()}; {pinning}, TF intra/inter-op threads {args.threads}",
-            f"- TensorFlow {tf.__version__}; date {report.today()}",
-            "- targets (issue 3): inference >= 30 lines/s per core at batch 1 and >= 100 batched;"
-            " training at least as fast as the same architecture in PyTorch (see the PyTorch "
-            "comparison section).",
-        ]
-    )
-    print(markdown)
+    text = markdown(rows, tuple(models), args.repeats, args.threads, pinning, tf.__version__)
+    print(text)
     if args.write:
-        report.write_section("crnn_speed", markdown)
+        report.write_section("crnn_speed", text)
     return 0
 
 
