@@ -24,7 +24,7 @@ test: setup  ## Set-up, then every test.
 # Tesseract first): `accuracy` trains the standard profile into STANDARD_DIR, and the inference and
 # serving benchmarks then measure that model.
 STANDARD_DIR := outputs/bench/standard
-bench: setup  ## Set-up, then every benchmark; rewrites BENCHMARKS.md (about 3 hours on 2 cores).
+bench: setup  ## Set-up, then every benchmark; rewrites BENCHMARKS.md (about 2 hours on 2 cores).
 	$(PY) -m benchmarks.bench_setup
 	$(PY) -m benchmarks.report --reset
 	$(PY) -m benchmarks.accuracy --train --output-dir $(STANDARD_DIR) --write
