@@ -7,6 +7,9 @@ training never uses) at batch 1 and batch 64, in one process pinned to one core:
   ``serving.model.Recognizer.predict`` on PNG bytes (decode, resize, network and the decoder the
   model was exported with, ``evaluation.decoder`` of its configuration), TF intra/inter-op
   threads 1;
+- **SavedModel, bfloat16 copy**: the same model exported again with ``export.precision``
+  bfloat16 (``trainer_module.export.reexport``: the network computes in bfloat16, which CPUs
+  with AVX512_BF16 or AMX run natively), read the same way;
 - **ONNX Runtime**: the same network exported by ``serving.onnx_export`` and read by
   ``serving.onnx_model.OnnxRecognizer`` (Pillow preprocessing, greedy CTC decoding in NumPy),
   ``intra_op_num_threads=1``;
@@ -49,6 +52,7 @@ TARGET_BATCHED = 10.0  # issue 7: >= 10x Tesseract's lines/s per core batched
 TARGET_SINGLE = 3.0  # ... and >= 3x at batch 1
 DEFAULT_HELDOUT = "outputs/bench/heldout-speed"
 SAVED_MODEL, ONNX, TESSERACT = "SavedModel", "ONNX Runtime", "Tesseract"
+SAVED_MODEL_BF16 = "SavedModel, bfloat16 copy"
 BEST = "tesseract_best"  # plan key of Tesseract's one call on every line
 BY_WIDTH = "by width"  # plan key suffix of predict_all on every line (batches of like widths)
 
@@ -106,6 +110,16 @@ class Measurements:
 
 
 # --------------------------------------------------------------------------- wording
+
+
+def cpu_bf16(cpuinfo: str = "/proc/cpuinfo") -> str:
+    """Which bfloat16 instructions this CPU reports, in words for the section."""
+    try:
+        flags = set(Path(cpuinfo).read_text().split())
+    except OSError:
+        return "its CPU flags could not be read"
+    found = [flag for flag in ("avx512_bf16", "amx_bf16") if flag in flags]
+    return f"it reports {' and '.join(found)}" if found else "it reports neither"
 
 
 def ratio(value: float, reference: float) -> float:
@@ -222,7 +236,11 @@ def section(m: Measurements, command: str, machine: str, date: str) -> str:
         "them inside the timed call.",
         "- The SavedModel's decoder is the one it was exported with (`evaluation.decoder` of its "
         "configuration); ONNX Runtime runs the same network with greedy decoding in NumPy "
-        "(`serving.onnx_model`), so the two can differ in text and speed by the decoder.",
+        "(`serving.onnx_model`), so the two can differ in text and speed by the decoder. The "
+        "bfloat16 copy is the same model exported again with `export.precision` bfloat16 "
+        "(`trainer_module.export.reexport`): the same decoder, the network computing in "
+        "bfloat16, which this CPU runs natively when it has AVX512_BF16 or AMX "
+        f"({cpu_bf16()}).",
         "- runs (lines/s): "
         + "; ".join(
             f"{rates.system} batch 1: {_runs(rates.single)}, batch {BATCH}: {_runs(rates.batched)}"
@@ -305,6 +323,7 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
     from serving.model import Recognizer
     from serving.onnx_export import export_onnx
     from serving.onnx_model import OnnxRecognizer
+    from trainer_module.export import reexport
     from trainer_module.metrics import score
 
     labels = heldout.generate(args.heldout, args.lines, seed=args.seed, charset=args.charset)
@@ -315,11 +334,20 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
     whitelist = tesseract.whitelist_for(chars)
 
     recognizer = Recognizer(args.model)
-    print(f"exporting {recognizer.model_dir} to ONNX ...", flush=True)
+    print(f"exporting {recognizer.model_dir} to ONNX and in bfloat16 ...", flush=True)
     onnx_recognizer = OnnxRecognizer(export_onnx(args.model, Path(tmp) / "crnn.onnx"), threads=1)
+    bf16_recognizer = Recognizer(
+        str(reexport(recognizer.model_dir, Path(tmp) / "bfloat16", "bfloat16"))
+    )
 
     def saved_model(batch: Sequence[bytes]) -> list[str]:
         return [p.text for p in recognizer.predict(batch)]
+
+    def saved_model_bf16(batch: Sequence[bytes]) -> list[str]:
+        return [p.text for p in bf16_recognizer.predict(batch)]
+
+    def saved_model_bf16_by_width(lines: Sequence[bytes]) -> list[str]:
+        return [p.text for p in bf16_recognizer.predict_all(lines, BATCH)[0]]
 
     def onnx(batch: Sequence[bytes]) -> list[str]:
         return [p.text for p in onnx_recognizer.predict(batch)]
@@ -334,7 +362,11 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
         texts, _ = tesseract.read_lines(batch, whitelist, threads=1)
         return [tesseract.normalise(text, chars) for text in texts]
 
-    systems = {SAVED_MODEL: (saved_model, images), ONNX: (onnx, images)}
+    systems = {
+        SAVED_MODEL: (saved_model, images),
+        SAVED_MODEL_BF16: (saved_model_bf16, images),
+        ONNX: (onnx, images),
+    }
     systems[TESSERACT] = (tesseract_lines, paths)
     entries = []
     for name, (predict, items) in systems.items():
@@ -342,12 +374,16 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
         entries.append(Entry(f"{name} b{BATCH}", predict, items, BATCH))
     lines = len(images) // BATCH * BATCH  # the lines batch 64 reads
     entries.append(Entry(f"{SAVED_MODEL} {BY_WIDTH}", saved_model_by_width, images[:lines], lines))
+    entries.append(
+        Entry(f"{SAVED_MODEL_BF16} {BY_WIDTH}", saved_model_bf16_by_width, images[:lines], lines)
+    )
     entries.append(Entry(f"{ONNX} {BY_WIDTH}", onnx_by_width, images[:lines], lines))
     entries.append(Entry(BEST, tesseract_lines, paths, len(paths)))
     rates, texts = run_plan(entries, args.repeats)
 
     decoders = {
         SAVED_MODEL: saved_model_decoder(recognizer.config.evaluation),
+        SAVED_MODEL_BF16: saved_model_decoder(bf16_recognizer.config.evaluation),
         ONNX: ONNX_DECODER,
         TESSERACT: TESSERACT_DECODER,
     }
@@ -355,7 +391,7 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
         SAVED_MODEL: [recognizer.reference(label) for _, label in rows],
         TESSERACT: [tesseract.normalise(label, chars) for _, label in rows],
     }
-    references[ONNX] = references[SAVED_MODEL]
+    references[ONNX] = references[SAVED_MODEL_BF16] = references[SAVED_MODEL]
     results = []
     for name in systems:
         predicted = texts[f"{name} b{BATCH}"]

@@ -167,6 +167,17 @@ def load_recognizer(model_dir: str | Path) -> tuple[tf.keras.Model, Alphabet, Cr
     return recognizer, alphabet, config
 
 
+def reexport(model_dir: str | Path, export_dir: str | Path, precision: str) -> Path:
+    """An exported model written again to ``export_dir`` with another ``export.precision``
+    (say a bfloat16 copy of a float32 push, for CPUs with AVX512_BF16): same weights, alphabet
+    and configuration but for the precision."""
+    recognizer, alphabet, config = load_recognizer(model_dir)
+    config = config.model_copy(
+        update={"export": config.export.model_copy(update={"precision": precision})}
+    )
+    return export_saved_model(recognizer, alphabet, config, export_dir)
+
+
 def describe_mismatch(
     alphabet: Alphabet, config: ModelConfig, base_alphabet: Alphabet, base_config: ModelConfig
 ) -> str | None:

@@ -170,3 +170,14 @@ def test_bad_arguments_stop_before_pinning(capsys):
     assert raised.value.code == 2
     assert "--lines must be at least 64" in capsys.readouterr().err
     assert os.sched_getaffinity(0) == affinity
+
+
+def test_the_cpu_bfloat16_note_names_the_flags_the_cpu_reports(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu avx2 avx512f avx512_bf16 avx512_vnni\n")
+    assert speed.cpu_bf16(str(cpuinfo)) == "it reports avx512_bf16"
+    cpuinfo.write_text("flags\t\t: fpu avx2 amx_bf16 avx512_bf16\n")
+    assert speed.cpu_bf16(str(cpuinfo)) == "it reports avx512_bf16 and amx_bf16"
+    cpuinfo.write_text("flags\t\t: fpu avx2\n")
+    assert speed.cpu_bf16(str(cpuinfo)) == "it reports neither"
+    assert "could not be read" in speed.cpu_bf16(str(tmp_path / "missing"))

@@ -72,18 +72,16 @@ def test_the_saved_model_signatures_give_the_in_memory_text(trained):
 
 def test_a_bfloat16_export_reads_the_same_text(trained, tmp_path):
     result, config, rows = trained
-    bf16 = config.model_copy(
-        update={"export": config.export.model_copy(update={"precision": "bfloat16"})}
-    )
-    recognizer, _, _ = export.load_recognizer(result.model_dir)
-    export.export_saved_model(recognizer, result.alphabet, bf16, tmp_path / "bf16")
+    export.reexport(result.model_dir, tmp_path / "bf16", "bfloat16")
     images = tf.constant([Path(row.path).read_bytes() for row in rows])
     texts = {}
     for name, directory in (("float32", result.model_dir), ("bfloat16", tmp_path / "bf16")):
         output = export.load_predictor(directory)(images=images)["text"].numpy()
         texts[name] = [t.decode() for t in output]
     assert character_error_rate(texts["float32"], texts["bfloat16"]) < 0.01
-    assert export.read_assets(tmp_path / "bf16")[1].export.precision == "bfloat16"
+    alphabet, stored = export.read_assets(tmp_path / "bf16")
+    assert stored.export.precision == "bfloat16" and alphabet == result.alphabet
+    assert stored.model_dump(exclude={"export"}) == config.model_dump(exclude={"export"})
 
 
 def test_the_saved_model_buckets_label_lengths_for_tfma_slices(trained):
