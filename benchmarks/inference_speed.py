@@ -13,6 +13,9 @@ training never uses) at batch 1 and batch 64, in one process pinned to one core:
 - **ONNX Runtime**: the same network exported by ``serving.onnx_export`` and read by
   ``serving.onnx_model.OnnxRecognizer`` (Pillow preprocessing, greedy CTC decoding in NumPy),
   ``intra_op_num_threads=1``;
+- **ONNX Runtime, int8**: that export quantised to int8 (``serving.onnx_export.quantize_int8``),
+  calibrated on ``CALIBRATION_LINES`` lines that ``tools.synth_lines`` draws as for training
+  (DejaVu fonts, never the held-out ones), read the same way;
 - **Tesseract 5** (``benchmarks.tesseract``: LSTM engine, ``--psm 7``, English, whitelist of the
   set's charset), ``OMP_THREAD_LIMIT=1``, a child of the pinned process (so on the same core).
   One process per call: batch 64 is one call on a list of 64 images, batch 1 is one call per
@@ -53,6 +56,9 @@ TARGET_SINGLE = 3.0  # ... and >= 3x at batch 1
 DEFAULT_HELDOUT = "outputs/bench/heldout-speed"
 SAVED_MODEL, ONNX, TESSERACT = "SavedModel", "ONNX Runtime", "Tesseract"
 SAVED_MODEL_BF16 = "SavedModel, bfloat16 copy"
+ONNX_INT8 = "ONNX Runtime, int8"
+CALIBRATION_LINES = 256  # generated training-style lines that calibrate the int8 export
+CALIBRATION_SEED = 7
 BEST = "tesseract_best"  # plan key of Tesseract's one call on every line
 BY_WIDTH = "by width"  # plan key suffix of predict_all on every line (batches of like widths)
 
@@ -240,7 +246,10 @@ def section(m: Measurements, command: str, machine: str, date: str) -> str:
         "bfloat16 copy is the same model exported again with `export.precision` bfloat16 "
         "(`trainer_module.export.reexport`): the same decoder, the network computing in "
         "bfloat16, which this CPU runs natively when it has AVX512_BF16 or AMX "
-        f"({cpu_bf16()}).",
+        f"({cpu_bf16()}). The int8 export is ONNX Runtime's static quantisation of the "
+        "convolutions and matrix products (`serving.onnx_export --int8`), calibrated on "
+        f"{CALIBRATION_LINES} generated training-style lines (DejaVu fonts, not the held-out "
+        "ones).",
         "- runs (lines/s): "
         + "; ".join(
             f"{rates.system} batch 1: {_runs(rates.single)}, batch {BATCH}: {_runs(rates.batched)}"
@@ -321,7 +330,7 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
 
     from benchmarks import heldout, tesseract
     from serving.model import Recognizer
-    from serving.onnx_export import export_onnx
+    from serving.onnx_export import export_onnx, quantize_int8
     from serving.onnx_model import OnnxRecognizer
     from trainer_module.export import reexport
     from trainer_module.metrics import score
@@ -338,6 +347,17 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
     onnx_recognizer = OnnxRecognizer(export_onnx(args.model, Path(tmp) / "crnn.onnx"), threads=1)
     bf16_recognizer = Recognizer(
         str(reexport(recognizer.model_dir, Path(tmp) / "bfloat16", "bfloat16"))
+    )
+    calibration = heldout.synth_lines.generate(
+        Path(tmp) / "calibration", CALIBRATION_LINES, CALIBRATION_SEED, charset=args.charset
+    )
+    int8_recognizer = OnnxRecognizer(
+        quantize_int8(
+            Path(tmp) / "crnn.onnx",
+            Path(tmp) / "crnn-int8.onnx",
+            [path.read_bytes() for path in sorted(Path(calibration["images_dir"]).iterdir())],
+        ),
+        threads=1,
     )
 
     def saved_model(batch: Sequence[bytes]) -> list[str]:
@@ -358,6 +378,12 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
     def onnx_by_width(lines: Sequence[bytes]) -> list[str]:
         return [p.text for p in onnx_recognizer.predict_all(lines, BATCH)[0]]
 
+    def onnx_int8(batch: Sequence[bytes]) -> list[str]:
+        return [p.text for p in int8_recognizer.predict(batch)]
+
+    def onnx_int8_by_width(lines: Sequence[bytes]) -> list[str]:
+        return [p.text for p in int8_recognizer.predict_all(lines, BATCH)[0]]
+
     def tesseract_lines(batch: Sequence[Path]) -> list[str]:
         texts, _ = tesseract.read_lines(batch, whitelist, threads=1)
         return [tesseract.normalise(text, chars) for text in texts]
@@ -366,6 +392,7 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
         SAVED_MODEL: (saved_model, images),
         SAVED_MODEL_BF16: (saved_model_bf16, images),
         ONNX: (onnx, images),
+        ONNX_INT8: (onnx_int8, images),
     }
     systems[TESSERACT] = (tesseract_lines, paths)
     entries = []
@@ -378,6 +405,7 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
         Entry(f"{SAVED_MODEL_BF16} {BY_WIDTH}", saved_model_bf16_by_width, images[:lines], lines)
     )
     entries.append(Entry(f"{ONNX} {BY_WIDTH}", onnx_by_width, images[:lines], lines))
+    entries.append(Entry(f"{ONNX_INT8} {BY_WIDTH}", onnx_int8_by_width, images[:lines], lines))
     entries.append(Entry(BEST, tesseract_lines, paths, len(paths)))
     rates, texts = run_plan(entries, args.repeats)
 
@@ -385,13 +413,15 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
         SAVED_MODEL: saved_model_decoder(recognizer.config.evaluation),
         SAVED_MODEL_BF16: saved_model_decoder(bf16_recognizer.config.evaluation),
         ONNX: ONNX_DECODER,
+        ONNX_INT8: ONNX_DECODER,
         TESSERACT: TESSERACT_DECODER,
     }
     references = {
         SAVED_MODEL: [recognizer.reference(label) for _, label in rows],
         TESSERACT: [tesseract.normalise(label, chars) for _, label in rows],
     }
-    references[ONNX] = references[SAVED_MODEL_BF16] = references[SAVED_MODEL]
+    for name in (ONNX, ONNX_INT8, SAVED_MODEL_BF16):
+        references[name] = references[SAVED_MODEL]
     results = []
     for name in systems:
         predicted = texts[f"{name} b{BATCH}"]

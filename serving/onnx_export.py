@@ -1,6 +1,7 @@
 """Export a pushed model's network to ONNX, with the alphabet and geometry inside the file.
 
     python -m serving.onnx_export --model outputs/serving --output crnn.onnx [--opset 17]
+        [--int8 'data/images/*.png' [--calibration-lines 256]]
 
 The ONNX graph is the recognizer network: ``image`` float32 [batch, height, width, channels] in
 [0, 1] (right-padded with zeros) and ``width`` int32 [batch] in, ``logits`` [batch, time,
@@ -8,19 +9,31 @@ classes] and ``logit_length`` [batch] out. Image decoding, resizing and CTC deco
 (ONNX has neither image decoding nor CTC beam search); ``serving.onnx_model`` does them with
 Pillow and NumPy. The file's metadata holds the alphabet (tf.crnn lookup JSON) and the model
 configuration, so it is all a runtime needs.
+
+``--int8`` writes the network quantised to int8 instead (``quantize_int8``: ONNX Runtime's
+static quantisation, QDQ format, per-channel weights, on the convolutions and matrix products;
+activation ranges calibrated on line images like those it will read, prepared exactly as at
+inference). On CPUs with int8 dot-product instructions (AVX512-VNNI, AVX-VNNI) it reads about
+twice as fast; the text it reads may differ slightly from the float model's, which
+``tests/serving/test_onnx.py`` bounds.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import sys
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import serving  # noqa: F401  (process set-up before TensorFlow)
 
 ALPHABET_KEY = "crnn.alphabet"
 CONFIG_KEY = "crnn.config"
+CALIBRATION_BATCH = 32
+QUANTIZED_OPS = ("Conv", "MatMul")  # nearly all of the network's arithmetic
 
 
 def export_onnx(model_dir: str, output: str | Path, opset: int = 17) -> Path:
@@ -57,6 +70,72 @@ def export_onnx(model_dir: str, output: str | Path, opset: int = 17) -> Path:
     return output
 
 
+def quantize_int8(
+    onnx_path: str | Path, output: str | Path, calibration_images: Sequence[bytes]
+) -> Path:
+    """``onnx_path`` (an ``export_onnx`` file) statically quantised to int8 into ``output``.
+
+    Weights are int8 per output channel; activations uint8 with ranges from running the float
+    model on ``calibration_images`` (encoded line images, prepared by ``OnnxRecognizer`` as at
+    inference, in batches of ``CALIBRATION_BATCH``). The alphabet and configuration metadata are
+    kept, so ``OnnxRecognizer`` reads the result like any export."""
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from serving.onnx_model import OnnxRecognizer
+
+    if not calibration_images:
+        raise ValueError("int8 quantisation needs calibration images (none given)")
+    recognizer = OnnxRecognizer(onnx_path)
+    batches = []
+    for start in range(0, len(calibration_images), CALIBRATION_BATCH):
+        image, width = recognizer.prepare(calibration_images[start : start + CALIBRATION_BATCH])
+        batches.append({"image": image, "width": width})
+
+    class Batches(CalibrationDataReader):
+        def __init__(self):
+            self.remaining = iter(batches)
+
+        def get_next(self):
+            return next(self.remaining, None)
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as staging:
+        prepared = Path(staging) / "prepared.onnx"
+        quant_pre_process(str(onnx_path), str(prepared), skip_symbolic_shape=True)
+        quantize_static(
+            str(prepared),
+            str(output),
+            Batches(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            op_types_to_quantize=list(QUANTIZED_OPS),
+        )
+    source, quantized = onnx.load(str(onnx_path)), onnx.load(str(output))
+    if {p.key for p in quantized.metadata_props} != {p.key for p in source.metadata_props}:
+        del quantized.metadata_props[:]
+        quantized.metadata_props.extend(source.metadata_props)
+        onnx.save(quantized, str(output))
+    return output
+
+
+def calibration_images(pattern: str, count: int) -> list[bytes]:
+    """The first ``count`` files (in name order) that ``pattern`` matches, read as bytes."""
+    paths = sorted(glob.glob(pattern))[:count]
+    if not paths:
+        raise ValueError(f"--int8 {pattern!r} matches no file")
+    return [Path(path).read_bytes() for path in paths]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m serving.onnx_export",
@@ -65,9 +144,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="push directory or SavedModel folder")
     parser.add_argument("--output", required=True, help="the .onnx file to write")
     parser.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17)")
+    parser.add_argument(
+        "--int8",
+        metavar="GLOB",
+        help="write the network quantised to int8, calibrated on the line images GLOB matches "
+        "(quote it; images like those the model will read, e.g. its training lines)",
+    )
+    parser.add_argument(
+        "--calibration-lines",
+        type=int,
+        default=256,
+        help="with --int8: how many of those images calibrate (default 256)",
+    )
     args = parser.parse_args(argv)
     try:
-        path = export_onnx(args.model, args.output, args.opset)
+        if args.int8:
+            images = calibration_images(args.int8, args.calibration_lines)
+            with tempfile.TemporaryDirectory() as staging:
+                float_model = export_onnx(args.model, Path(staging) / "float.onnx", args.opset)
+                path = quantize_int8(float_model, args.output, images)
+        else:
+            path = export_onnx(args.model, args.output, args.opset)
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -1,34 +1,44 @@
-"""ONNX export parity: same text as the SavedModel on generated lines, logits within 1e-4."""
+"""ONNX export parity: same text as the SavedModel on generated lines, logits within 1e-4; the
+int8 export reads within INT8_CER_MARGIN of the float one."""
 
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import tensorflow as tf
 
 from serving.onnx_model import OnnxRecognizer
 from trainer_module import export, geometry
+from trainer_module.metrics import character_error_rate
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGIT_TOLERANCE = 1e-4  # absolute, on identical input tensors
 PIXEL_TOLERANCE = 0.02  # mean absolute difference of Pillow vs TensorFlow preprocessing
+INT8_CER_MARGIN = 0.02  # CER points the int8 export may add to the float export's
+
+
+def export_command(model_dir, output, *extra) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "serving.onnx_export",
+        "--model",
+        str(model_dir),
+        "--output",
+        str(output),
+        *extra,
+    ]
 
 
 @pytest.fixture(scope="module")
 def exported(trained, tmp_path_factory):
     result, _, rows = trained
     out = tmp_path_factory.mktemp("onnx") / "crnn.onnx"
-    command = [
-        sys.executable,
-        "-m",
-        "serving.onnx_export",
-        "--model",
-        str(result.model_dir),
-        "--output",
-        str(out),
-    ]
+    command = export_command(result.model_dir, out)
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith(f"wrote {out}")
@@ -78,3 +88,34 @@ def test_pillow_preprocessing_stays_close_to_the_training_geometry(exported, tra
     np.testing.assert_array_equal(width, prepared["width"].numpy())
     reference = prepared["image"].numpy()[:, :, : image.shape[2]]
     assert np.abs(image - reference).mean() < PIXEL_TOLERANCE
+
+
+def test_an_int8_export_quantizes_the_convolutions_and_reads_within_the_margin(exported, tmp_path):
+    result, rows, float_model = exported
+    out = tmp_path / "crnn-int8.onnx"
+    # Calibrated on the lines the model was trained on, as a user would (its training images).
+    pattern = str(Path(rows[0].path).parent / "*.png")
+    command = export_command(result.model_dir, out, "--int8", pattern, "--calibration-lines", "64")
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+    graph = onnx.load(str(out)).graph
+    ops = Counter(node.op_type for node in graph.node)
+    convolutions = sum(1 for node in graph.node if node.op_type == "Conv")
+    assert ops["QuantizeLinear"] >= convolutions > 0 and ops["DequantizeLinear"] > convolutions
+    assert any(w.data_type == onnx.TensorProto.INT8 for w in graph.initializer)
+
+    int8_model = OnnxRecognizer(out)  # reads the alphabet and config from the kept metadata
+    assert int8_model.alphabet == float_model.alphabet
+    images = [Path(row.path).read_bytes() for row in rows]
+    labels = [row.label for row in rows]
+    float_cer = character_error_rate(labels, [p.text for p in float_model.predict(images)])
+    int8_cer = character_error_rate(labels, [p.text for p in int8_model.predict(images)])
+    assert int8_cer <= float_cer + INT8_CER_MARGIN, (float_cer, int8_cer)
+
+
+def test_int8_without_calibration_images_is_refused_clearly(tmp_path):
+    command = export_command(tmp_path, tmp_path / "x.onnx", "--int8", str(tmp_path / "*.png"))
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 2
+    assert "matches no file" in done.stderr and not (tmp_path / "x.onnx").exists()
