@@ -18,7 +18,8 @@ executor's construction (only when given Beam args: the 2-worker way), building 
 pipeline, starting worker processes. "Total" figures
 include it; "steady state" takes it out, with a run on ``--small`` lines as the fixed cost:
 (N - small) / (t(N) - t(small)). Each ExampleGen run's time is also split into construction,
-Beam pipeline and ingest report.
+Beam pipeline and ingest report. The plain loop's time per row is split by stage too
+(``floor_breakdown``: CSV, row checks and the image decode inside them, tf.Example, gzipped write).
 
     python -m benchmarks.ingest_speed [--lines 10000] [--repeats 5] [--write]
 
@@ -117,6 +118,64 @@ def plain_loop(csv: str, options, out_dir: str) -> dict[str, int]:
     with open(os.path.join(out_dir, "quarantine.jsonl"), "w", encoding="utf-8") as handle:
         handle.writelines(line + "\n" for line in quarantined)
     return {"rows": rows, "written": written, "quarantined": len(quarantined)}
+
+
+# Stages of the plain loop, timed one at a time over every row (microseconds per row).
+STAGES = {
+    "csv": "CSV rows read and split",
+    "checks": "row checks (`ingest.check_row`)",
+    "decode": "TensorFlow's full decode of the image, inside the row checks",
+    "example": "tf.Example built and serialized",
+    "write": "TFRecord write (gzipped)",
+    "gzip": "gzip, inside the write",
+}
+
+
+def floor_breakdown(csv: str, options, out_dir: str) -> dict[str, float]:
+    """Where the plain loop's time goes: microseconds per row of each of ``STAGES``, each stage
+    timed alone over the rows of ``csv``: CSV and checks per row read, the others per accepted
+    row (in the benchmark's generated lines every row is accepted). "decode" is the decode
+    ``check_row`` runs (``tf.io.decode_image``), "gzip" the gzipped write less the same write
+    uncompressed."""
+    import tensorflow as tf
+
+    from components import ingest
+
+    def per_row(work, items) -> float:
+        started = time.perf_counter()
+        for item in items:
+            work(item)
+        return (time.perf_counter() - started) / max(len(items), 1) * 1e6
+
+    os.makedirs(out_dir, exist_ok=True)
+    started = time.perf_counter()
+    rows = list(ingest.read_csv_rows(csv, options))
+    csv_us = (time.perf_counter() - started) / len(rows) * 1e6
+    results = []
+    checks_us = per_row(lambda row: results.append(ingest.check_row(row, options)), rows)
+    first_of: dict[str, ingest.Accepted] = {}  # duplicates dropped, as the plain loop does
+    for result in results:
+        if isinstance(result, ingest.Accepted):
+            first_of.setdefault(result.path, result)
+    accepted = list(first_of.values())
+    decode_us = per_row(lambda r: tf.io.decode_image(r.image, expand_animations=False), accepted)
+    records = []
+    example_us = per_row(
+        lambda r: records.append(r.to_example().SerializeToString(deterministic=True)), accepted
+    )
+    writes = {}
+    for compression in ("GZIP", ""):
+        path = os.path.join(out_dir, f"breakdown.tfrecord{'.gz' if compression else ''}")
+        with tf.io.TFRecordWriter(path, tf.io.TFRecordOptions(compression_type=compression)) as w:
+            writes[compression] = per_row(w.write, records)
+    return {
+        "csv": csv_us,
+        "checks": checks_us,
+        "decode": decode_us,
+        "example": example_us,
+        "write": writes["GZIP"],
+        "gzip": writes["GZIP"] - writes[""],
+    }
 
 
 # ---- the ExampleGen executor, driven directly ---------------------------------------------------
@@ -230,7 +289,8 @@ def time_way(way: str, inputs: Inputs, options, scratch: str) -> dict[str, float
 
 def measure(lines: int, small: int, repeats: int, scratch: str) -> dict:
     """{"times": {way: {"large"/"small": [time_way results]}}, "png_bytes": mean image size,
-    "load": 1-minute load averages before and after}."""
+    "load": 1-minute load averages before and after, "import_seconds": worker import time,
+    "breakdown": median ``floor_breakdown`` of the large set}."""
     config = quickstart_config()
     options = ingest_options(config)
     sets = {}
@@ -246,10 +306,14 @@ def measure(lines: int, small: int, repeats: int, scratch: str) -> dict:
     for way in WAYS:
         time_way(way, sets["small"], options, scratch)
     times: dict[str, dict[str, list]] = {way: {"large": [], "small": []} for way in WAYS}
+    breakdowns: list[dict[str, float]] = []
     for repeat in range(repeats):
         for way in WAYS:
             for name in ("large", "small"):
                 times[way][name].append(time_way(way, sets[name], options, scratch))
+        breakdowns.append(
+            floor_breakdown(sets["large"].csv, options, tempfile.mkdtemp(dir=scratch))
+        )
         print(
             f"repeat {repeat + 1}/{repeats}: "
             + ", ".join(f"{way} {times[way]['large'][-1]['seconds']:.2f} s" for way in WAYS),
@@ -262,6 +326,7 @@ def measure(lines: int, small: int, repeats: int, scratch: str) -> dict:
         "png_bytes": png_bytes,
         "load": load,
         "import_seconds": worker_import_seconds(),
+        "breakdown": {stage: report.median([b[stage] for b in breakdowns]) for stage in STAGES},
     }
 
 
@@ -300,6 +365,7 @@ def markdown(
     png_bytes: float | None = None,
     load: list[float] | None = None,
     import_seconds: float | None = None,
+    breakdown: dict[str, float] | None = None,
 ) -> str:
     floor = results[0]
     rows = [
@@ -356,6 +422,8 @@ def markdown(
             "multi-processing worker does so before its first row, both at once on the 2 cores, "
             "which is most of the 2-worker fixed cost"
         )
+    if breakdown is not None:
+        facts.append(breakdown_fact(breakdown, floor["steady_lines_per_second"]))
     facts += [
         f"- command: `{command}`",
         f"- machine: {report.machine()}"
@@ -391,6 +459,29 @@ the three ways interleaved.
     )
 
 
+def breakdown_fact(breakdown: dict[str, float], floor_lines_per_second: float) -> str:
+    """The floor's time per row by stage, and what one core can reach at that cost."""
+    staged = sum(breakdown[stage] for stage in ("csv", "checks", "example", "write"))
+    parts = (
+        f"{STAGES['csv']} {breakdown['csv']:.0f}, {STAGES['checks']} {breakdown['checks']:.0f} "
+        f"(of which TensorFlow's full decode of the image {breakdown['decode']:.0f}), "
+        f"{STAGES['example']} {breakdown['example']:.0f}, {STAGES['write']} "
+        f"{breakdown['write']:.0f} (of which gzip {breakdown['gzip']:.0f})"
+    )
+    share = (breakdown["decode"] + breakdown["gzip"]) / staged
+    fact = (
+        f"- where the floor's {1e6 / floor_lines_per_second:.0f} µs per row go "
+        f"(`floor_breakdown`: each stage timed alone over every row, µs per row, medians): "
+        f"{parts}; {staged:.0f} µs in all, so one core cannot pass about "
+        f"{1e6 / staged:,.0f} lines/s with these checks. The image decode (which catches "
+        f"truncated files before training does) and the gzip (TFX's ExampleGen always writes "
+        f"gzipped TFRecords) are {share:.0%} of it"
+    )
+    if 1e6 / staged < TARGET:
+        fact += f": {TARGET:,} lines/s needs both cores working on rows"
+    return fact
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ingest_speed", description=__doc__)
     parser.add_argument("--lines", type=int, default=10_000, help="lines per run (10000)")
@@ -415,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
         png_bytes=measured["png_bytes"],
         load=measured["load"],
         import_seconds=measured["import_seconds"],
+        breakdown=measured["breakdown"],
     )
     print(text)
     if args.write:

@@ -81,6 +81,31 @@ def test_the_plain_loop_writes_the_examples_and_quarantine_the_example_gen_write
     assert from_loop[0]["reason"].startswith(ingest.Reason.DUPLICATE)
 
 
+def test_the_floor_breakdown_times_each_stage_of_the_plain_loop(tmp_path, small_lines):
+    options = ingest_speed.ingest_options(ingest_speed.quickstart_config())
+    breakdown = ingest_speed.floor_breakdown(
+        str(small_lines / "labels.csv"), options, str(tmp_path / "out")
+    )
+    assert set(breakdown) == set(ingest_speed.STAGES)
+    # gzip is a difference of two writes: on 8 lines it is within timing noise of 0.
+    assert all(breakdown[stage] > 0 for stage in ingest_speed.STAGES if stage != "gzip")
+    # The decode and the gzip are parts of the stages that contain them.
+    assert breakdown["decode"] < breakdown["checks"]
+    assert breakdown["gzip"] < breakdown["write"]
+    # The stage's output is a real gzipped TFRecord file of the 8 accepted lines.
+    assert len(read_records([tmp_path / "out" / "breakdown.tfrecord.gz"])) == 8
+
+
+def test_the_breakdown_says_what_one_core_can_reach():
+    stages = {"csv": 2, "checks": 400, "decode": 240, "example": 35, "write": 148, "gzip": 140}
+    fact = ingest_speed.breakdown_fact(stages, floor_lines_per_second=1800)
+    assert "the floor's 556 µs per row" in fact
+    assert "585 µs in all, so one core cannot pass about 1,709 lines/s" in fact
+    assert "are 65% of it: 2,000 lines/s needs both cores" in fact
+    cheap = {**stages, "checks": 100, "decode": 50, "write": 20, "gzip": 10}
+    assert "needs both cores" not in ingest_speed.breakdown_fact(cheap, 5000)
+
+
 def runs(*seconds: float, **phases: float) -> list[dict]:
     return [{"seconds": s, **phases} for s in seconds]
 
@@ -112,6 +137,14 @@ def test_summary_figures_and_the_verdict_against_the_target():
         png_bytes=7168,
         load=[1, 2],
         import_seconds=19.84,
+        breakdown={
+            "csv": 2,
+            "checks": 400,
+            "decode": 240,
+            "example": 35,
+            "write": 148,
+            "gzip": 140,
+        },
     )
     assert "| plain loop | 2.00 | 2,025 | 1.00 | 0.02 | 2,020 | 1.00 |" in text
     assert "| ExampleGen, 1 worker | 6.00 | 675 | 0.33 | 1.00 | 800 | 0.40 |" in text
@@ -119,6 +152,7 @@ def test_summary_figures_and_the_verdict_against_the_target():
     assert "**not reached**" in text and "7.0 KB each" in text
     assert "ExampleGen, 1 worker: executor construction 1.00 s, Beam pipeline 4.00 s" in text
     assert "takes 19.8 s (median of 3) to import" in text
+    assert "so one core cannot pass about 1,709 lines/s" in text
     times["ExampleGen, 2 workers"] = {"large": runs(1.5), "small": runs(0.5)}
     text = ingest_speed.markdown(
         ingest_speed.summarize(times, 4050, 50), 4050, 50, 1, "python -m benchmarks.ingest_speed"
