@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STANDARD = ROOT / "pipeline" / "configs" / "standard.json"
 FIGURE = Path(__file__).resolve().parent / "figures" / "accuracy.png"
 TRAINING_WORDS = ROOT / "tools" / "data" / "words.txt"
+COMMON_ERRORS = 8  # character errors listed beside Tesseract's
 HARDEST_FONTS = 6  # fonts listed in the "hardest fonts" table
 LEXICON_MARGIN = 0.02  # serving.lexicon's stated out-of-lexicon margin (CER points as a fraction)
 
@@ -69,7 +70,7 @@ def evaluate_systems(model_dir: str, labels_csv: Path) -> dict:
     """CER and line accuracy of every system on the held-out set, overall and per font package."""
     from serving.lexicon import Lexicon
     from serving.model import Recognizer
-    from trainer_module.metrics import score, score_by
+    from trainer_module.metrics import confusions, score, score_by
 
     rows = heldout.read_labels(labels_csv)
     fonts = heldout.read_fonts(labels_csv)
@@ -104,6 +105,7 @@ def evaluate_systems(model_dir: str, labels_csv: Path) -> dict:
             "overall": score(references, texts),
             "by_package": score_by(references, texts, packages),
             "by_font": score_by(references, texts, fonts),
+            "confusions": confusions(references, texts),
             "seconds": seconds,
         }
         for name, (texts, seconds) in systems.items()
@@ -189,6 +191,38 @@ def hardest_fonts(systems: dict, ours: str, count: int = HARDEST_FONTS) -> list[
     ]
 
 
+def error_name(error: tuple[str, str]) -> str:
+    """("s", "5") -> "`s` read as `5`"; ("-", "") -> "`-` dropped"; ("", " ") -> "space
+    inserted"."""
+
+    def char(c: str) -> str:
+        return "space" if c == " " else "`" + c.replace("|", "\\|") + "`"
+
+    source, read = error
+    if not read:
+        return f"{char(source)} dropped"
+    if not source:
+        return f"{char(read)} inserted"
+    return f"{char(source)} read as {char(read)}"
+
+
+def common_errors(systems: dict, ours: str, other: str, count: int = COMMON_ERRORS) -> list:
+    """Rows for our model's ``count`` most frequent character errors: the error, how often
+    we make it, and how often ``other`` does."""
+    mine, theirs = systems[ours]["confusions"], systems[other]["confusions"]
+    top = sorted(mine.items(), key=lambda item: (-item[1], item[0]))[:count]
+    return [[error_name(error), times, theirs.get(error, 0)] for error, times in top]
+
+
+def letter_digit_errors(confusions) -> int:
+    """Substitutions of a digit for a letter or a letter for a digit."""
+    return sum(
+        times
+        for (source, read), times in confusions.items()
+        if (source.isdigit() and read.isalpha()) or (source.isalpha() and read.isdigit())
+    )
+
+
 def percent(value: float) -> str:
     return f"{100 * value:.2f}%"
 
@@ -239,6 +273,7 @@ def markdown(
         for step, cer in zip(curve["steps"], curve["val_cer"], strict=True)
     )
     kept = "kept" if out_lexicon - plain <= LEXICON_MARGIN else "NOT kept"
+    mine, theirs = systems[ours]["confusions"], systems[best_tesseract]["confusions"]
     lines = [
         "## Accuracy against Tesseract, and the `standard` training profile",
         "",
@@ -266,6 +301,25 @@ def markdown(
             hardest_fonts(systems, ours),
         ),
         "",
+        f"The {COMMON_ERRORS} character errors this model makes most often on the held-out "
+        f"set, beside how often {best_tesseract} makes each:",
+        "",
+        report.markdown_table(
+            [
+                "error",
+                f"{ours} (of {sum(mine.values())})",
+                f"{best_tesseract} (of {sum(theirs.values())})",
+            ],
+            common_errors(systems, ours, best_tesseract),
+        ),
+        "",
+        f"- letters read as digits or digits as letters: {letter_digit_errors(mine)} of this "
+        f"model's {sum(mine.values())} character errors "
+        f"({letter_digit_errors(mine) / max(sum(mine.values()), 1):.0%}); "
+        f"{best_tesseract}: {letter_digit_errors(theirs)} of {sum(theirs.values())}. The "
+        "training texts keep letters and digits in separate tokens, apart from a few codes "
+        "(`tools.synth_lines.TOKEN_FORMATS`), while the held-out set mixes them (`1920s`, "
+        "`832khz`, serials).",
         "- **Goal** (issue 7): CER on the held-out set at or below Tesseract's best "
         f"configuration. This model is {verdict}.",
         f"- **Lexicon decoding** (`--lexicon`, issue 6): in-lexicon {percent(plain)} -> "

@@ -8,6 +8,7 @@ the same figures computed in the graph during training, so TensorBoard can plot 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -69,6 +70,22 @@ def score_by(
     for reference, prediction, group in zip(references, predictions, groups, strict=True):
         scores.setdefault(group, TextScore()).add(reference, prediction)
     return dict(sorted(scores.items()))
+
+
+def confusions(references: Iterable[str], predictions: Iterable[str]) -> Counter[tuple[str, str]]:
+    """Every character error, counted: (reference character, character read) for a
+    substitution, (character, "") for one dropped, ("", character) for one inserted. The same
+    edits as the CER's (rapidfuzz's Levenshtein alignment), so the counts add up to its edits."""
+    counts: Counter[tuple[str, str]] = Counter()
+    references, predictions = list(references), list(predictions)
+    if len(references) != len(predictions):
+        raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
+    for reference, prediction in zip(references, predictions, strict=True):
+        for edit in Levenshtein.editops(reference, prediction):
+            source = reference[edit.src_pos] if edit.tag != "insert" else ""
+            read = prediction[edit.dest_pos] if edit.tag != "delete" else ""
+            counts[source, read] += 1
+    return counts
 
 
 def character_error_rate(references: Iterable[str], predictions: Iterable[str]) -> float:

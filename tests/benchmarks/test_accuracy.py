@@ -4,7 +4,7 @@ from pathlib import Path
 
 from benchmarks import accuracy
 from pipeline.config import load_config
-from trainer_module.metrics import score, score_by
+from trainer_module.metrics import confusions, score, score_by
 
 
 def _systems(ours: list[str], in_lexicon: list[str], out_lexicon: list[str], tesseract: list[str]):
@@ -22,6 +22,7 @@ def _systems(ours: list[str], in_lexicon: list[str], out_lexicon: list[str], tes
             "overall": score(references, texts),
             "by_package": score_by(references, texts, packages),
             "by_font": score_by(references, texts, fonts),
+            "confusions": confusions(references, texts),
             "seconds": 1.0,
         }
     return figures
@@ -75,6 +76,33 @@ def test_a_worse_model_and_a_harmful_lexicon_are_reported_as_such():
     assert hardest.index("| B-Bold.ttf | 1 | 40.00% | 0.00% |") < hardest.index(
         "| A-Italic.otf | 1 | 12.50% | 0.00% |"
     )
+
+
+def test_the_commonest_errors_are_listed_beside_tesseracts_with_the_letter_digit_share():
+    text = _markdown(
+        _systems(
+            ["a1pha beta", "gamm a", "delta 4z"],
+            ["alpha beta", "gamma", "delta 42"],
+            ["alpha beta", "gamma", "delta 42"],
+            ["alpha beta", "gamma", "de1ta 4z"],
+        )
+    )
+    errors = text.split("character errors this model makes most often")[1]
+    assert "| error | crnn-tfx (beam) (of 3) | Tesseract 5 (plain) (of 2) |" in errors
+    # Ties in count are listed in a fixed order; Tesseract's count is of the same error.
+    assert "| `2` read as `z` | 1 | 1 |" in errors
+    assert "| `l` read as `1` | 1 | 1 |" in errors
+    assert "| space inserted | 1 | 0 |" in errors
+    assert "letters read as digits or digits as letters: 2 of this model's 3" in errors
+    assert "(67%); Tesseract 5 (plain): 2 of 2" in errors
+
+
+def test_error_names_say_what_happened_to_the_character():
+    assert accuracy.error_name(("s", "5")) == "`s` read as `5`"
+    assert accuracy.error_name(("-", "")) == "`-` dropped"
+    assert accuracy.error_name(("", " ")) == "space inserted"
+    assert accuracy.error_name(("|", "l")) == "`\\|` read as `l`"
+    assert accuracy.letter_digit_errors({("s", "5"): 3, ("0", "o"): 2, ("-", " "): 4}) == 5
 
 
 def test_curve_steps_come_from_the_history_when_it_has_them():

@@ -7,6 +7,7 @@ from trainer_module.metrics import (
     EditDistanceRate,
     ExactMatchRate,
     character_error_rate,
+    confusions,
     line_accuracy,
     score,
 )
@@ -45,3 +46,11 @@ def test_in_graph_metrics_equal_the_plain_functions():
         character_error_rate(as_text(truth), as_text(hypothesis))
     )
     assert float(accuracy.result()) == pytest.approx(1 / 3)
+
+
+def test_confusions_name_each_edit_and_add_up_to_the_cer_edits():
+    references = ["1920s", "ab-c", "x", "kiwi"]
+    predictions = ["19205", "ab c", "xy", "kiw"]
+    counts = confusions(references, predictions)
+    assert counts == {("s", "5"): 1, ("-", " "): 1, ("", "y"): 1, ("i", ""): 1}
+    assert sum(counts.values()) == score(references, predictions).edits
