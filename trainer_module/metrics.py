@@ -52,12 +52,17 @@ class TextScore:
         return self.exact / self.lines if self.lines else 0.0
 
 
-def score(references: Iterable[str], predictions: Iterable[str]) -> TextScore:
-    total = TextScore()
+def _pairs(references: Iterable[str], predictions: Iterable[str]) -> list[tuple[str, str]]:
+    """(reference, prediction) pairs; a clear error when the two lists differ in length."""
     references, predictions = list(references), list(predictions)
     if len(references) != len(predictions):
         raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
-    for reference, prediction in zip(references, predictions, strict=True):
+    return list(zip(references, predictions, strict=True))
+
+
+def score(references: Iterable[str], predictions: Iterable[str]) -> TextScore:
+    total = TextScore()
+    for reference, prediction in _pairs(references, predictions):
         total.add(reference, prediction)
     return total
 
@@ -77,10 +82,7 @@ def confusions(references: Iterable[str], predictions: Iterable[str]) -> Counter
     substitution, (character, "") for one dropped, ("", character) for one inserted. The same
     edits as the CER's (rapidfuzz's Levenshtein alignment), so the counts add up to its edits."""
     counts: Counter[tuple[str, str]] = Counter()
-    references, predictions = list(references), list(predictions)
-    if len(references) != len(predictions):
-        raise ValueError(f"{len(references)} references but {len(predictions)} predictions")
-    for reference, prediction in zip(references, predictions, strict=True):
+    for reference, prediction in _pairs(references, predictions):
         for edit in Levenshtein.editops(reference, prediction):
             source = reference[edit.src_pos] if edit.tag != "insert" else ""
             read = prediction[edit.dest_pos] if edit.tag != "delete" else ""
