@@ -386,11 +386,18 @@ def inspect_image(encoded: bytes, max_pixels: int) -> tuple[str | None, tuple[in
     if kind not in DECODABLE_FORMATS:
         formats = ", ".join(DECODABLE_FORMATS)
         return f"{Reason.UNSUPPORTED_FORMAT} {kind} (use {formats})", (width, height)
+    problem = tensorflow_decode_problem(encoded)
+    return (problem, (0, 0)) if problem else (None, (width, height))
+
+
+def tensorflow_decode_problem(encoded: bytes) -> str | None:
+    """Why TensorFlow's decoder (the one training and serving use) cannot decode these bytes in
+    full, or None when it can."""
     try:
         tf.io.decode_image(encoded, expand_animations=False)
     except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as err:
-        return f"{Reason.UNDECODABLE}: {err.message.splitlines()[0]}", (0, 0)
-    return None, (width, height)
+        return f"{Reason.UNDECODABLE}: {err.message.splitlines()[0]}"
+    return None
 
 
 def _too_many_pixels(width: int, height: int, max_pixels: int) -> str:
