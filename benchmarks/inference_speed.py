@@ -324,13 +324,23 @@ def run_plan(
     return rates, texts
 
 
+def texts_of(network) -> Callable[[Sequence[bytes]], list[str]]:
+    """A network's texts for one batch of encoded lines (``predict``)."""
+    return lambda batch: [p.text for p in network.predict(batch)]
+
+
+def texts_by_width(network) -> Callable[[Sequence[bytes]], list[str]]:
+    """A network's texts for every line, batched by width (``predict_all``), in input order."""
+    return lambda lines: [p.text for p in network.predict_all(lines, BATCH)[0]]
+
+
 def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
     import onnxruntime
     import tensorflow as tf
 
     from benchmarks import heldout, tesseract
     from serving.model import Recognizer
-    from serving.onnx_export import export_onnx, quantize_int8
+    from serving.onnx_export import calibration_images, export_onnx, quantize_int8
     from serving.onnx_model import OnnxRecognizer
     from trainer_module.export import reexport
     from trainer_module.metrics import score
@@ -355,57 +365,31 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
         quantize_int8(
             Path(tmp) / "crnn.onnx",
             Path(tmp) / "crnn-int8.onnx",
-            [path.read_bytes() for path in sorted(Path(calibration["images_dir"]).iterdir())],
+            calibration_images(str(Path(calibration["images_dir"]) / "*"), CALIBRATION_LINES),
         ),
         threads=1,
     )
-
-    def saved_model(batch: Sequence[bytes]) -> list[str]:
-        return [p.text for p in recognizer.predict(batch)]
-
-    def saved_model_bf16(batch: Sequence[bytes]) -> list[str]:
-        return [p.text for p in bf16_recognizer.predict(batch)]
-
-    def saved_model_bf16_by_width(lines: Sequence[bytes]) -> list[str]:
-        return [p.text for p in bf16_recognizer.predict_all(lines, BATCH)[0]]
-
-    def onnx(batch: Sequence[bytes]) -> list[str]:
-        return [p.text for p in onnx_recognizer.predict(batch)]
-
-    def saved_model_by_width(lines: Sequence[bytes]) -> list[str]:
-        return [p.text for p in recognizer.predict_all(lines, BATCH)[0]]
-
-    def onnx_by_width(lines: Sequence[bytes]) -> list[str]:
-        return [p.text for p in onnx_recognizer.predict_all(lines, BATCH)[0]]
-
-    def onnx_int8(batch: Sequence[bytes]) -> list[str]:
-        return [p.text for p in int8_recognizer.predict(batch)]
-
-    def onnx_int8_by_width(lines: Sequence[bytes]) -> list[str]:
-        return [p.text for p in int8_recognizer.predict_all(lines, BATCH)[0]]
+    # The networks, each read batch by batch and all at once by width (``predict_all``).
+    networks = {
+        SAVED_MODEL: recognizer,
+        SAVED_MODEL_BF16: bf16_recognizer,
+        ONNX: onnx_recognizer,
+        ONNX_INT8: int8_recognizer,
+    }
 
     def tesseract_lines(batch: Sequence[Path]) -> list[str]:
         texts, _ = tesseract.read_lines(batch, whitelist, threads=1)
         return [tesseract.normalise(text, chars) for text in texts]
 
-    systems = {
-        SAVED_MODEL: (saved_model, images),
-        SAVED_MODEL_BF16: (saved_model_bf16, images),
-        ONNX: (onnx, images),
-        ONNX_INT8: (onnx_int8, images),
-    }
+    systems = {name: (texts_of(network), images) for name, network in networks.items()}
     systems[TESSERACT] = (tesseract_lines, paths)
     entries = []
     for name, (predict, items) in systems.items():
         entries.append(Entry(f"{name} b1", predict, items[: args.batch1_lines], 1))
         entries.append(Entry(f"{name} b{BATCH}", predict, items, BATCH))
     lines = len(images) // BATCH * BATCH  # the lines batch 64 reads
-    entries.append(Entry(f"{SAVED_MODEL} {BY_WIDTH}", saved_model_by_width, images[:lines], lines))
-    entries.append(
-        Entry(f"{SAVED_MODEL_BF16} {BY_WIDTH}", saved_model_bf16_by_width, images[:lines], lines)
-    )
-    entries.append(Entry(f"{ONNX} {BY_WIDTH}", onnx_by_width, images[:lines], lines))
-    entries.append(Entry(f"{ONNX_INT8} {BY_WIDTH}", onnx_int8_by_width, images[:lines], lines))
+    for name, network in networks.items():
+        entries.append(Entry(f"{name} {BY_WIDTH}", texts_by_width(network), images[:lines], lines))
     entries.append(Entry(BEST, tesseract_lines, paths, len(paths)))
     rates, texts = run_plan(entries, args.repeats)
 
