@@ -206,10 +206,9 @@ def error_name(error: tuple[str, str]) -> str:
     return f"{char(source)} read as {char(read)}"
 
 
-def common_errors(systems: dict, ours: str, other: str, count: int = COMMON_ERRORS) -> list:
-    """Rows for our model's ``count`` most frequent character errors: the error, how often
-    we make it, and how often ``other`` does."""
-    mine, theirs = systems[ours]["confusions"], systems[other]["confusions"]
+def common_errors(mine, theirs, count: int = COMMON_ERRORS) -> list:
+    """Rows for the ``count`` most frequent character errors in ``mine`` (``confusions``): the
+    error, how often it is in ``mine``, and how often in ``theirs``."""
     top = sorted(mine.items(), key=lambda item: (-item[1], item[0]))[:count]
     return [[error_name(error), times, theirs.get(error, 0)] for error, times in top]
 
@@ -274,6 +273,8 @@ def markdown(
     )
     kept = "kept" if out_lexicon - plain <= LEXICON_MARGIN else "NOT kept"
     mine, theirs = systems[ours]["confusions"], systems[best_tesseract]["confusions"]
+    my_errors, their_errors = sum(mine.values()), sum(theirs.values())
+    my_letter_digit = letter_digit_errors(mine)
     lines = [
         "## Accuracy against Tesseract, and the `standard` training profile",
         "",
@@ -307,16 +308,15 @@ def markdown(
         report.markdown_table(
             [
                 "error",
-                f"{ours} (of {sum(mine.values())})",
-                f"{best_tesseract} (of {sum(theirs.values())})",
+                f"{ours} (of {my_errors})",
+                f"{best_tesseract} (of {their_errors})",
             ],
-            common_errors(systems, ours, best_tesseract),
+            common_errors(mine, theirs),
         ),
         "",
-        f"- letters read as digits or digits as letters: {letter_digit_errors(mine)} of this "
-        f"model's {sum(mine.values())} character errors "
-        f"({letter_digit_errors(mine) / max(sum(mine.values()), 1):.0%}); "
-        f"{best_tesseract}: {letter_digit_errors(theirs)} of {sum(theirs.values())}. The "
+        f"- letters read as digits or digits as letters: {my_letter_digit} of this model's "
+        f"{my_errors} character errors ({my_letter_digit / max(my_errors, 1):.0%}); "
+        f"{best_tesseract}: {letter_digit_errors(theirs)} of {their_errors}. The "
         "training texts keep letters and digits in separate tokens, apart from a few codes "
         "(`tools.synth_lines.TOKEN_FORMATS`), while the held-out set mixes them (`1920s`, "
         "`832khz`, serials).",
