@@ -147,13 +147,16 @@ def fingerprint_files(directory: str) -> str:
 
 
 def synthetic_data(config, output_dir: Path) -> Path:
-    """The embedded data set: generated once per (charset, count, seed, max_chars, fonts)."""
+    """The embedded data set: generated once per (charset, count, seed, max_chars, fonts, random
+    share)."""
     from tools import synth_lines
 
     synthetic = config.data.synthetic
     name = f"synthetic-{synthetic.charset}-{synthetic.count}-{synthetic.seed}-{synthetic.max_chars}"
     if synthetic.fonts:
         name += "-fonts" + hashlib.sha256("\n".join(synthetic.fonts).encode()).hexdigest()[:8]
+    if synthetic.random_share:
+        name += f"-random{synthetic.random_share:g}"
     directory = output_dir / "data" / name
     if not (directory / "labels.csv").exists():
         log.info("generating the embedded synthetic data set in %s", directory)
@@ -164,6 +167,7 @@ def synthetic_data(config, output_dir: Path) -> Path:
             fonts=synthetic.fonts,
             charset=synthetic.charset,
             max_chars=synthetic.max_chars,
+            random_share=synthetic.random_share,
         )
         log.info("%d lines in %.1f s", summary["count"], summary["seconds"])
     return directory / "labels.csv"

@@ -42,6 +42,13 @@ class SyntheticDataConfig(_Section):
         description="Font files or directories (searched recursively) to render with; None = "
         "the core DejaVu fonts (fonts-dejavu-core).",
     )
+    random_share: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of tokens that are random strings of charset characters (letters "
+        "beside digits in no word's order) instead of words, numbers, dates and codes.",
+    )
 
 
 class DataConfig(_Section):

@@ -5,6 +5,8 @@ This module replaces tf.crnn's example data and its MNIST number generator: it d
 ``tools/data/words.txt`` mixed with numbers, dates, prices, times and codes, renders each line
 with a real font (the core DejaVu fonts by default) and degrades it a little (rotation, blur,
 noise, JPEG) so that a CRNN trained on it learns to read printed lines, not one clean rendering.
+``--random-share`` mixes in random character strings (TextRecognitionDataGenerator's random
+sequences), so that the model reads glyphs it would otherwise guess from word and number shapes.
 
 Output, in tf.crnn's format::
 
@@ -77,6 +79,7 @@ JPEG_QUALITY = (30, 90)
 PROBE_DRAWS = 200  # draws per token format when checking that a charset can use it
 TRIES_PER_TOKEN = 8  # re-draws of one format before giving up on it for this token
 DRAWS_PER_WANTED_TOKEN = 6  # token draws allowed per wanted token before a line is finished
+RANDOM_TOKEN_LENGTH = (2, 8)  # shortest and longest random character string (``random_share``)
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 CASES: dict[str, Callable[[str], str]] = {
@@ -558,14 +561,18 @@ def make_text(
     min_tokens: int = 1,
     max_tokens: int = 4,
     max_chars: int = 24,
+    random_share: float = 0.0,
 ) -> str:
     """One line of text: words mixed with numbers, dates, prices, times and codes.
 
     ``charset`` is a preset name or literal characters (see ``resolve_charset``). The result is
     non-empty, at most ``max_chars`` long, uses only charset characters and single spaces between
-    tokens. A digits-only charset gives a digit string 1 to ``max_chars`` long.
+    tokens. A digits-only charset gives a digit string 1 to ``max_chars`` long. With
+    ``random_share`` > 0, that share of the tokens are random strings of the charset's characters
+    (``random_token``) instead of drawn formats; 0 draws nothing extra, so texts stay the same.
     """
     check_text_limits(min_tokens, max_tokens, max_chars)
+    check_random_share(random_share)
     plan = text_plan(charset)
     if plan.digits_only:
         return "".join(rng.choices(plan.alphabet.digits, k=rng.randint(1, max_chars)))
@@ -573,13 +580,33 @@ def make_text(
     tokens: list[str] = []
     length = -1  # the joining spaces number one less than the tokens
     for _ in range(wanted * DRAWS_PER_WANTED_TOKEN):
-        token = draw_token(rng, plan)
+        if random_share and rng.random() < random_share:
+            token = random_token(rng, plan)
+        else:
+            token = draw_token(rng, plan)
         if token and length + 1 + len(token) <= max_chars:
             tokens.append(token)
             length += 1 + len(token)
             if len(tokens) == wanted:
                 break
     return " ".join(tokens) if tokens else shortened_token(rng, plan, max_chars)
+
+
+def random_token(rng: random.Random, plan: TextPlan) -> str:
+    """A string of RANDOM_TOKEN_LENGTH characters drawn uniformly from the charset (no space).
+
+    TextRecognitionDataGenerator's "random sequences": letters next to digits and punctuation in
+    no word's or number's order, so that a model learns to read each glyph rather than to expect
+    the next one from the words and formats it was trained on.
+    """
+    chars = [char for char in plan.chars if char != " "]
+    return "".join(rng.choices(chars, k=rng.randint(*RANDOM_TOKEN_LENGTH)))
+
+
+def check_random_share(random_share: float) -> None:
+    """Raise SynthError unless 0 <= random_share <= 1."""
+    if not 0.0 <= random_share <= 1.0:
+        raise SynthError(f"random-share must be between 0 and 1, got {random_share}")
 
 
 def shortened_token(rng: random.Random, plan: TextPlan, max_chars: int) -> str:
@@ -693,10 +720,11 @@ def make_line(
     min_tokens: int = 1,
     max_tokens: int = 4,
     max_chars: int = 24,
+    random_share: float = 0.0,
 ) -> tuple[str, Image.Image]:
     """Line ``index`` of the data set ``seed``: its label and image (``fonts`` in fixed order)."""
     rng = line_rng(seed, index)
-    text = make_text(rng, charset, min_tokens, max_tokens, max_chars)
+    text = make_text(rng, charset, min_tokens, max_tokens, max_chars, random_share)
     font = fonts[rng.randrange(len(fonts))]
     return text, render_line(text, font, rng)
 
@@ -710,6 +738,7 @@ def generate(
     min_tokens: int = 1,
     max_tokens: int = 4,
     max_chars: int = 24,
+    random_share: float = 0.0,
 ) -> dict:
     """Write ``count`` lines to ``out_dir``: images/NNNNNN.png, labels.csv, generation.json.
 
@@ -722,6 +751,7 @@ def generate(
     if count < 1:
         raise SynthError(f"count must be at least 1, got {count}")
     check_text_limits(min_tokens, max_tokens, max_chars)
+    check_random_share(random_share)
     font_paths = resolve_fonts(fonts)
     plan = text_plan(charset)
     out = Path(out_dir)
@@ -731,12 +761,15 @@ def generate(
     digits = max(6, len(str(count - 1)))
     rows = []
     for index in range(count):
-        text, image = make_line(seed, index, font_paths, charset, min_tokens, max_tokens, max_chars)
+        text, image = make_line(
+            seed, index, font_paths, charset, min_tokens, max_tokens, max_chars, random_share
+        )
         name = f"{index:0{digits}d}.png"
         image.save(images_dir / name, format="PNG")
         rows.append(f"images/{name};{text}\n")
     settings = generation_settings(count, seed, font_paths, charset, plan.chars)
     settings.update(min_tokens=min_tokens, max_tokens=max_tokens, max_chars=max_chars)
+    settings.update(random_share=random_share)
     write_atomically(metadata_path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
     write_atomically(labels_path, "".join(rows))
     seconds = time.perf_counter() - started
@@ -844,6 +877,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--max-chars", type=int, default=24, help="longest label in characters (default: 24)"
     )
+    parser.add_argument(
+        "--random-share",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help=(
+            "share of tokens that are random strings of 2-8 charset characters, letters beside "
+            "digits and punctuation in no word's order (default: 0, none)"
+        ),
+    )
     return parser
 
 
@@ -860,6 +903,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             min_tokens=args.min_tokens,
             max_tokens=args.max_tokens,
             max_chars=args.max_chars,
+            random_share=args.random_share,
         )
     except SynthError as error:
         print(f"synth_lines: error: {error}", file=sys.stderr)

@@ -197,6 +197,12 @@ def test_the_synthetic_data_set_is_drawn_with_the_configured_fonts(tmp_path):
         "DejaVuSerif.ttf"
     ]
     assert len(json.loads((default.parent / "generation.json").read_text())["fonts"]) == 6
+    mixed = local_runner.synthetic_data(
+        load_config(overrides=["data.synthetic.count=10", "data.synthetic.random_share=0.5"]),
+        tmp_path,
+    )
+    assert mixed.parent != default.parent  # so is the share of random strings
+    assert json.loads((mixed.parent / "generation.json").read_text())["random_share"] == 0.5
     with pytest.raises(ValueError, match="/no/such/fonts"):
         local_runner.synthetic_data(
             load_config(overrides=['data.synthetic.fonts=["/no/such/fonts"]']), tmp_path

@@ -188,6 +188,28 @@ def test_full_charset_uses_every_character_and_token_kind() -> None:
         assert re.search(pattern, joined), f"no {kind} in 3000 lines"
 
 
+def test_random_share_mixes_letters_with_digits_and_zero_changes_nothing() -> None:
+    letter_beside_digit = re.compile(r"[a-z][0-9]|[0-9][a-z]")
+
+    def share_mixed(random_share: float) -> float:
+        texts = [make_text(line_rng(9, i), "lower", 1, 4, 24, random_share) for i in range(1500)]
+        for text in texts:
+            assert_clean_text(text, CHARSETS["lower"], 24)
+        return sum(bool(letter_beside_digit.search(text)) for text in texts) / len(texts)
+
+    # The formats alone rarely put a letter beside a digit (ordinals, a few codes).
+    assert share_mixed(0.0) < 0.08
+    assert 0.2 < share_mixed(0.15) < share_mixed(0.5)
+    # 0 draws nothing extra: the data sets made before the option existed stay the same.
+    assert [make_text(line_rng(3, i), "lower") for i in range(50)] == [
+        make_text(line_rng(3, i), "lower", 1, 4, 24, 0.0) for i in range(50)
+    ]
+    # Every token random: each is 2-8 characters of the charset, spaces only between tokens.
+    for index in range(300):
+        for token in make_text(line_rng(4, index), "lower", 1, 4, 60, 1.0).split(" "):
+            assert 2 <= len(token) <= 8, token
+
+
 def test_min_and_max_tokens_bound_the_word_count() -> None:
     rng = random.Random(2)
     counts = {len(make_text(rng, "lower", 2, 2, 60).split(" ")) for _ in range(100)}
@@ -288,6 +310,7 @@ def test_cli_reports_bad_arguments_in_one_line(tmp_path: Path, args: list[str], 
         (["--count", "3", "--charset", "?!"], "cannot spell"),
         (["--count", "3", "--charset", ""], "empty charset"),
         (["--count", "3", "--min-tokens", "3", "--max-tokens", "2"], "min-tokens"),
+        (["--count", "3", "--random-share", "1.5"], "random-share"),
     ],
 )
 def test_main_rejects_bad_settings_with_status_2(tmp_path: Path, capsys, args, named) -> None:
