@@ -112,6 +112,21 @@ def evaluate_systems(model_dir: str, labels_csv: Path) -> dict:
     }
 
 
+def letters_beside_digits(random_share: float) -> str:
+    """Where the standard profile's training texts put letters beside digits, and where not."""
+    held_out = "the held-out set's forms (`1920s`, `832khz`, serials)"
+    if not random_share:
+        return (
+            "The training texts keep letters and digits in separate tokens, apart from a few "
+            f"codes (`tools.synth_lines.TOKEN_FORMATS`), while {held_out} mix them."
+        )
+    return (
+        f"The training texts mix letters and digits in random strings ({random_share:.0%} of "
+        "tokens, `data.synthetic.random_share`) and a few codes "
+        f"(`tools.synth_lines.TOKEN_FORMATS`), in none of {held_out}."
+    )
+
+
 def pipeline_seconds(output_dir: Path) -> dict[str, float]:
     """Wall seconds of the newest run: data generation (when recorded), each component (from
     its ML Metadata), and the whole process (when recorded; else first start to last update)."""
@@ -316,10 +331,8 @@ def markdown(
         "",
         f"- letters read as digits or digits as letters: {my_letter_digit} of this model's "
         f"{my_errors} character errors ({my_letter_digit / max(my_errors, 1):.0%}); "
-        f"{best_tesseract}: {letter_digit_errors(theirs)} of {their_errors}. The "
-        "training texts keep letters and digits in separate tokens, apart from a few codes "
-        "(`tools.synth_lines.TOKEN_FORMATS`), while the held-out set mixes them (`1920s`, "
-        "`832khz`, serials).",
+        f"{best_tesseract}: {letter_digit_errors(theirs)} of {their_errors}. "
+        + letters_beside_digits(config.data.synthetic.random_share),
         "- **Goal** (issue 7): CER on the held-out set at or below Tesseract's best "
         f"configuration. This model is {verdict}.",
         f"- **Lexicon decoding** (`--lexicon`, issue 6): in-lexicon {percent(plain)} -> "

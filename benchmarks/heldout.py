@@ -12,7 +12,9 @@ rotation, blur, noise and JPEG) and changes what is drawn:
 - **texts** from ``benchmarks/data/heldout_words.txt`` (no word of it is in the training list)
   and token kinds the training generator does not make: hyphenated compounds, abbreviations,
   version numbers, measurements with units, ranges, decades, comma decimals, serial and hex
-  codes (``TOKEN_KINDS``).
+  codes (``TOKEN_KINDS``). The training generator's random strings (``random_share``, which
+  the standard profile uses) put letters beside digits and hyphens, but in none of these forms:
+  a decade, a measurement or a serial turns up among them only by chance.
 
 Every label only uses characters of ``--charset`` (a ``tools.synth_lines`` preset or literal
 characters; default ``lower``: a-z, 0-9, space and ``.,-``, what the quick-start and standard

@@ -97,6 +97,16 @@ def test_the_commonest_errors_are_listed_beside_tesseracts_with_the_letter_digit
     assert "(67%); Tesseract 5 (plain): 2 of 2" in errors
 
 
+def test_the_letter_digit_note_follows_the_profiles_random_share():
+    assert "separate tokens" in accuracy.letters_beside_digits(0.0)
+    mixed = accuracy.letters_beside_digits(0.15)
+    assert "random strings (15% of tokens" in mixed and "separate tokens" not in mixed
+    share = load_config(str(accuracy.STANDARD)).data.synthetic.random_share
+    assert accuracy.letters_beside_digits(share) in _markdown(
+        _systems(["alpha beta", "gamma", "delta 42"], *[["alpha beta", "gamma", "delta 42"]] * 3)
+    )
+
+
 def test_error_names_say_what_happened_to_the_character():
     assert accuracy.error_name(("s", "5")) == "`s` read as `5`"
     assert accuracy.error_name(("-", "")) == "`-` dropped"
