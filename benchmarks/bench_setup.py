@@ -40,11 +40,14 @@ TRAINING_FONT_PACKAGES = (
     "fonts-crosextra-caladea",
     "fonts-hack",
     # shapes the fonts above lack: a single-storey a (Andika, Comfortaa), a geometric t
-    # (League Spartan), a Courier-style monospace that is not URW's (Courier Prime)
+    # (League Spartan), a Courier-style monospace that is not URW's (Courier Prime), more
+    # geometric sans faces with a short-barred t (Quicksand, Jura)
     "fonts-sil-andika",
     "fonts-comfortaa",
     "fonts-league-spartan",
     "fonts-courier-prime",
+    "fonts-quicksand",
+    "fonts-jura",
 )
 APT_PACKAGES = (
     *HELDOUT_FONT_PACKAGES,
