@@ -29,7 +29,7 @@ TINY = {
         "steps_per_evaluation": 120,
         "warm_start": False,
     },
-    "evaluation": {"cer_threshold": 0.5, "decoder": "greedy"},
+    "evaluation": {"cer_threshold": 0.7, "decoder": "greedy"},
 }
 
 
