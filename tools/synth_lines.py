@@ -599,8 +599,8 @@ def random_token(rng: random.Random, plan: TextPlan) -> str:
     no word's or number's order, so that a model learns to read each glyph rather than to expect
     the next one from the words and formats it was trained on.
     """
-    chars = [char for char in plan.chars if char != " "]
-    return "".join(rng.choices(chars, k=rng.randint(*RANDOM_TOKEN_LENGTH)))
+    glyphs = plan.chars.replace(" ", "")
+    return "".join(rng.choices(glyphs, k=rng.randint(*RANDOM_TOKEN_LENGTH)))
 
 
 def check_random_share(random_share: float) -> None:
