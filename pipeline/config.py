@@ -197,6 +197,16 @@ class PaddingJitterConfig(_Switch):
     max_pixels: int = Field(8, ge=0, description="Random blank columns added left and right.")
 
 
+class StretchConfig(_Switch):
+    """Horizontal scale per line, for fonts narrower or wider than the training fonts. A squeeze
+    that would leave CTC fewer time steps than the label needs is skipped for that line, and a
+    stretch stops at the model's max_width. Off unless a config turns it on."""
+
+    enabled: bool = False
+    lower: float = Field(0.8, gt=0.0, le=1.0, description="Narrowest scale (below 1 squeezes).")
+    upper: float = Field(1.2, ge=1.0, le=3.0, description="Widest scale (above 1 stretches).")
+
+
 class NoiseConfig(_Switch):
     max_stddev: float = Field(0.05, ge=0.0, le=1.0)
 
@@ -215,6 +225,7 @@ class AugmentationConfig(_Section):
     rotation: RotationConfig = Field(default_factory=RotationConfig)
     shear: ShearConfig = Field(default_factory=ShearConfig)
     padding_jitter: PaddingJitterConfig = Field(default_factory=PaddingJitterConfig)
+    stretch: StretchConfig = Field(default_factory=StretchConfig)
     noise: NoiseConfig = Field(default_factory=NoiseConfig)
     blur: BlurConfig = Field(default_factory=BlurConfig)
 

@@ -1,11 +1,12 @@
 """Training-only augmentation on a batch of padded line images, with fresh random values for every
 sample at every step.
 
-Geometry (rotation, slant/shear, padding jitter) is one projective transform per sample;
-photometry (brightness, contrast, noise, blur) is arithmetic with per-sample random strengths.
-Every operation has a switch, and a disabled operation does not touch the pixels: with
-``enabled: false`` the batch comes back unchanged. Widths grow when padding or slant adds
-columns, so CTC still sees every column that holds ink.
+Geometry (rotation, slant/shear, horizontal stretch, padding jitter) is one projective
+transform per sample; photometry (brightness, contrast, noise, blur) is arithmetic with
+per-sample random strengths. Every operation has a switch, and a disabled operation does not
+touch the pixels: with ``enabled: false`` the batch comes back unchanged. Widths follow the
+ink: they grow when padding, slant or a stretch adds columns, and shrink with a squeeze, which
+never goes below the width whose CTC time steps the label needs.
 """
 
 from __future__ import annotations
@@ -19,29 +20,43 @@ from pipeline.config import AugmentationConfig
 _BLUR_RADIUS = 3  # kernel taps on each side; covers sigma up to about 1.5 well
 
 
-def augment(image: tf.Tensor, width: tf.Tensor, config: AugmentationConfig):
+def augment(
+    image: tf.Tensor,
+    width: tf.Tensor,
+    config: AugmentationConfig,
+    min_width: tf.Tensor | None = None,
+):
     """Augment [batch, height, max_width, channels] images in [0, 1] with true ``width`` [batch].
 
+    ``min_width`` [batch] is the narrowest width each line's label fits (CTC time steps); a
+    squeeze below it is skipped for that line. Without it the stretch never squeezes.
     Returns (image, width) with the same shapes; padding columns beyond the new width are zero.
     """
     if not config.enabled:
         return image, width
     width = tf.cast(width, tf.int32)
     if _any_geometry(config):
-        image, width = _geometry(image, width, config)
+        if min_width is None:
+            min_width = width
+        image, width = _geometry(image, width, tf.cast(min_width, tf.int32), config)
     image = _photometry(image, config)
     return _zero_padding(tf.clip_by_value(image, 0.0, 1.0), width), width
 
 
 def _any_geometry(config: AugmentationConfig) -> bool:
-    return config.rotation.enabled or config.shear.enabled or config.padding_jitter.enabled
+    return (
+        config.rotation.enabled
+        or config.shear.enabled
+        or config.stretch.enabled
+        or config.padding_jitter.enabled
+    )
 
 
 def _uniform(batch, low, high) -> tf.Tensor:
     return tf.random.uniform([batch], low, high)
 
 
-def _geometry(image: tf.Tensor, width: tf.Tensor, config: AugmentationConfig):
+def _geometry(image: tf.Tensor, width: tf.Tensor, min_width: tf.Tensor, config: AugmentationConfig):
     shape = tf.shape(image)
     batch, height, max_width = shape[0], shape[1], shape[2]
     h = tf.cast(height, tf.float32)
@@ -63,7 +78,9 @@ def _geometry(image: tf.Tensor, width: tf.Tensor, config: AugmentationConfig):
     # A slanted line reaches |shear| * h / 2 further on each side; keep that ink in view.
     slant_margin = tf.cast(tf.math.ceil(tf.abs(shear) * h / 2), tf.int32)
     shift = left + slant_margin
-    new_width = tf.minimum(width + shift + right + slant_margin, max_width)
+    ink_width = _stretched_width(width, min_width, max_width - shift - right - slant_margin, config)
+    scale = tf.cast(ink_width, tf.float32) / tf.cast(width, tf.float32)
+    new_width = tf.minimum(ink_width + shift + right + slant_margin, max_width)
 
     # Fill what the transform uncovers with each line's own background (its first column).
     background = tf.reduce_mean(image[:, :, :1, :], axis=[1, 2, 3])
@@ -71,15 +88,16 @@ def _geometry(image: tf.Tensor, width: tf.Tensor, config: AugmentationConfig):
     outside = tf.cast(columns >= width[:, None], tf.float32)[:, None, :, None]
     image = image * (1 - outside) + background[:, None, None, None] * outside
 
-    # Output point p maps to input point M (p - c - t) + c, with M = shear^-1 rotation^-1 and
-    # c the centre of the original line, t the shift (transforms map output to input).
+    # Output point p maps to input point M (p - c' - t) + c, with M = scale^-1 shear^-1
+    # rotation^-1, c the centre of the original line, c' that of the stretched one and t the
+    # shift (transforms map output to input).
     cx = tf.cast(width, tf.float32) / 2
     cy = tf.fill([batch], h / 2)
     tx = tf.cast(shift, tf.float32)
     cos, sin = tf.cos(angle), tf.sin(angle)
-    m00, m01 = cos + shear * sin, sin - shear * cos
+    m00, m01 = (cos + shear * sin) / scale, (sin - shear * cos) / scale
     m10, m11 = -sin, cos
-    px, py = cx + tx, cy
+    px, py = cx * scale + tx, cy
     transforms = tf.stack(
         [m00, m01, cx - m00 * px - m01 * py, m10, m11, cy - m10 * px - m11 * py, zeros, zeros],
         axis=1,
@@ -93,6 +111,17 @@ def _geometry(image: tf.Tensor, width: tf.Tensor, config: AugmentationConfig):
         fill_mode="NEAREST",
     )
     return image, new_width
+
+
+def _stretched_width(width, min_width, room, config: AugmentationConfig) -> tf.Tensor:
+    """Each line's ink width after a random horizontal scale: a stretch stops where the line
+    would leave ``room``, and a squeeze below ``min_width`` (the label's CTC need) is skipped."""
+    if not config.stretch.enabled:
+        return width
+    scale = _uniform(tf.shape(width)[0], config.stretch.lower, config.stretch.upper)
+    stretched = tf.cast(tf.round(tf.cast(width, tf.float32) * scale), tf.int32)
+    stretched = tf.minimum(stretched, tf.maximum(room, width))
+    return tf.where(stretched < tf.maximum(min_width, 1), width, stretched)
 
 
 def _photometry(image: tf.Tensor, config: AugmentationConfig) -> tf.Tensor:

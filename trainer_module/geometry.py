@@ -65,6 +65,22 @@ def min_time_steps(unit_ids) -> int:
     return len(unit_ids) + repeats
 
 
+def min_time_steps_batch(unit_ids: tf.RaggedTensor) -> tf.Tensor:
+    """``min_time_steps`` of every label of a ragged [batch, units] batch, as int32 [batch]."""
+    dense = tf.cast(unit_ids.to_tensor(-1), tf.int32)
+    repeats = (dense[:, 1:] == dense[:, :-1]) & (dense[:, 1:] >= 0)
+    lengths = tf.cast(unit_ids.row_lengths(), tf.int32)
+    return lengths + tf.reduce_sum(tf.cast(repeats, tf.int32), axis=1)
+
+
+def min_widths(steps: tf.Tensor, config: ModelConfig) -> tf.Tensor:
+    """Smallest image width (int32, per element) whose ``time_steps`` reach ``steps``; tensor
+    twin of ``min_width_for`` up to ``config.max_width`` (max_width + 1 where none does)."""
+    widths = tf.range(1, config.max_width + 1)
+    available = tf.cast(time_steps(widths, config), tf.int32)  # nondecreasing in width
+    return tf.searchsorted(available, tf.cast(steps, tf.int32), side="left") + 1
+
+
 def label_fit_problem(
     image_height: int, image_width: int, unit_ids: list[int], config: ModelConfig
 ) -> str | None:

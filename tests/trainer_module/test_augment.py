@@ -7,7 +7,16 @@ import tensorflow as tf
 from pipeline.config import AugmentationConfig
 from trainer_module.augment import augment
 
-OPERATIONS = ["brightness", "contrast", "rotation", "shear", "padding_jitter", "noise", "blur"]
+OPERATIONS = [
+    "brightness",
+    "contrast",
+    "rotation",
+    "shear",
+    "stretch",
+    "padding_jitter",
+    "noise",
+    "blur",
+]
 
 
 def _lines(batch=4, width=60, max_width=96):
@@ -71,3 +80,55 @@ def test_rotation_keeps_the_background_light():
     out, _ = augment(image, width, config)
     corners = out.numpy()[:, [0, -1]][:, :, [0, 50]]
     assert corners.min() > 0.9  # filled with the line's own background, not black
+
+
+def _ink_columns(image: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """Columns per sample, inside its width (the padding is black too), where the bar is."""
+    inside = np.arange(image.shape[2])[None, :] < width[:, None]
+    return ((image[:, 16, :, 0] < 0.5) & inside).sum(axis=1)
+
+
+def test_stretch_scales_the_ink_and_the_width_together():
+    tf.random.set_seed(7)
+    image, width = _lines(batch=32, width=60, max_width=96)
+    config = _only("stretch")
+    config.stretch.lower, config.stretch.upper = 0.6, 1.4
+    out, new_width = augment(image, width, config, min_width=tf.fill([32], 1))
+    new_width = new_width.numpy()
+    assert (new_width >= 36).all() and (new_width <= 84).all()
+    assert (new_width < 55).any() and (new_width > 65).any()  # both directions drawn
+    # The 40-column bar scales with its line: 40 * new_width / 60, within interpolation.
+    np.testing.assert_allclose(_ink_columns(out.numpy(), new_width), 40 * new_width / 60, atol=2)
+
+
+def test_a_squeeze_never_leaves_a_line_narrower_than_its_label_needs():
+    tf.random.set_seed(11)
+    image, width = _lines(batch=64, width=60, max_width=96)
+    config = _only("stretch")
+    config.stretch.lower, config.stretch.upper = 0.5, 1.0
+    min_width = tf.constant([55, 1] * 32)
+    _, new_width = augment(image, width, config, min_width=min_width)
+    new_width = new_width.numpy()
+    assert (new_width >= min_width.numpy()).all()
+    assert (new_width[0::2] == 60).sum() > 20  # a squeeze below 55 falls back to the line as is
+    assert (new_width[1::2] < 45).any()  # labels that fit anywhere are squeezed freely
+    _, unknown = augment(image, width, config)  # no label widths given: never squeezed
+    assert (unknown.numpy() == 60).all()
+
+
+def test_a_stretch_stops_at_the_maximum_width_with_the_ink_in_view():
+    tf.random.set_seed(13)
+    image, width = _lines(batch=16, width=80, max_width=96)
+    config = _only("stretch")
+    config.stretch.upper = 2.0
+    out, new_width = augment(image, width, config)
+    new_width = new_width.numpy()
+    assert (new_width <= 96).all() and (new_width == 96).any()
+    # The bar ends 10 columns before the line's end, scaled: none of it is cut off.
+    np.testing.assert_allclose(_ink_columns(out.numpy(), new_width), 60 * new_width / 80, atol=2)
+
+
+def test_stretch_is_off_unless_a_config_turns_it_on():
+    assert not AugmentationConfig().stretch.enabled
+    with pytest.raises(ValueError):
+        AugmentationConfig.model_validate({"stretch": {"lower": 1.2}})

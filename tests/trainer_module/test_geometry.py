@@ -11,6 +11,19 @@ from pipeline.config import ModelConfig
 from trainer_module import geometry
 from trainer_module.model import build_recognizer
 
+# A 'valid' last convolution, as in pipeline/configs/standard.json.
+_STANDARD_MODEL = {
+    "max_width": 384,
+    "conv_layers": [
+        {"filters": 8, "pool": [2, 2]},
+        {"filters": 8, "pool": [2, 2]},
+        {"filters": 8, "pool": [2, 1]},
+        {"filters": 8, "pool": [2, 1]},
+        {"filters": 8, "pool": [2, 1]},
+        {"filters": 8, "kernel": [1, 2], "padding": "valid"},
+    ],
+}
+
 
 def _png(width: int, height: int, mode: str = "L", value: int = 200) -> bytes:
     buffer = io.BytesIO()
@@ -77,6 +90,19 @@ def test_ctc_needs_a_blank_between_repeated_units():
     config = ModelConfig()
     assert geometry.time_steps(geometry.min_width_for(25, config), config) >= 25
     assert geometry.time_steps(geometry.min_width_for(25, config) - 1, config) < 25
+
+
+def test_tensor_twins_agree_with_the_python_label_fit_arithmetic():
+    labels = [[1, 2, 3], [4, 4, 4, 5], [], [6] * 30, [1, 2] * 40]
+    needed = geometry.min_time_steps_batch(tf.ragged.constant(labels)).numpy()
+    assert needed.tolist() == [geometry.min_time_steps(label) for label in labels]
+    for config in (ModelConfig(max_width=256), ModelConfig.model_validate(_STANDARD_MODEL)):
+        widths = geometry.min_widths(tf.constant(needed), config).numpy()
+        for steps, width in zip(needed, widths, strict=True):
+            if geometry.time_steps(config.max_width, config) < steps:
+                assert width == config.max_width + 1  # no width up to the maximum fits
+            else:
+                assert width == max(1, geometry.min_width_for(int(steps), config))
 
 
 def test_a_line_gives_the_same_logits_alone_and_in_a_padded_batch(default_model):
