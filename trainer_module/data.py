@@ -67,7 +67,9 @@ def to_model_batch(
     width = tf.cast(tf.reshape(width, [-1]), tf.int32)
     label_ids = tf.cast(label_ids, tf.int32)
     if training:
-        min_width = geometry.min_widths(geometry.min_time_steps_batch(label_ids), config.model)
+        min_width = None  # only a squeeze needs the narrowest width each label fits
+        if config.augmentation.enabled and config.augmentation.stretch.enabled:
+            min_width = geometry.min_widths(geometry.min_time_steps_batch(label_ids), config.model)
         image, width = augment.augment(image, width, config.augmentation, min_width)
     image = geometry.crop_to_batch_width(image, width)
     labels = {"ids": label_ids.to_tensor(0), "length": tf.cast(label_ids.row_lengths(), tf.int32)}

@@ -1,28 +1,19 @@
 """Image geometry: fixed height, aspect kept, padding, squeezing, and CTC time steps."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from PIL import Image
 
-from pipeline.config import ModelConfig
+from pipeline.config import ModelConfig, load_config
 from trainer_module import geometry
 from trainer_module.model import build_recognizer
 
-# A 'valid' last convolution, as in pipeline/configs/standard.json.
-_STANDARD_MODEL = {
-    "max_width": 384,
-    "conv_layers": [
-        {"filters": 8, "pool": [2, 2]},
-        {"filters": 8, "pool": [2, 2]},
-        {"filters": 8, "pool": [2, 1]},
-        {"filters": 8, "pool": [2, 1]},
-        {"filters": 8, "pool": [2, 1]},
-        {"filters": 8, "kernel": [1, 2], "padding": "valid"},
-    ],
-}
+# Its last convolution is 'valid' (narrows the width), unlike the default stack's.
+STANDARD = Path(__file__).parents[2] / "pipeline" / "configs" / "standard.json"
 
 
 def _png(width: int, height: int, mode: str = "L", value: int = 200) -> bytes:
@@ -96,7 +87,7 @@ def test_tensor_twins_agree_with_the_python_label_fit_arithmetic():
     labels = [[1, 2, 3], [4, 4, 4, 5], [], [6] * 30, [1, 2] * 40]
     needed = geometry.min_time_steps_batch(tf.ragged.constant(labels)).numpy()
     assert needed.tolist() == [geometry.min_time_steps(label) for label in labels]
-    for config in (ModelConfig(max_width=256), ModelConfig.model_validate(_STANDARD_MODEL)):
+    for config in (ModelConfig(max_width=256), load_config(STANDARD).model):
         widths = geometry.min_widths(tf.constant(needed), config).numpy()
         for steps, width in zip(needed, widths, strict=True):
             if geometry.time_steps(config.max_width, config) < steps:
