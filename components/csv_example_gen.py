@@ -3,8 +3,10 @@
 A FileBasedExampleGen (so TFX's input_config splits, output hash splits and {SPAN}/{VERSION}
 patterns work, locally and on Kubeflow) whose Beam executor reads CSV rows, reads and checks each
 image, and writes tf.Examples with ``image`` (encoded bytes), ``label``, ``path``, ``width``,
-``height`` and ``source``. Bad rows go to ``quarantine-<split>.jsonl`` beside the splits, each
-with file, row and reason (rules in ``components.ingest``).
+``height`` and ``source``, into TFX's gzipped TFRecords (at ``data.gzip_level``: TFX's own
+writer always deflates, which for PNG and JPEG bytes costs much and saves little). Bad rows go to
+``quarantine-<split>.jsonl`` beside the splits, each with file, row and reason (rules in
+``components.ingest``).
 
 After the Beam run the executor counts what was written by reading the output back (not from
 Beam counters, which some runner modes lose) and checks rows in = examples written +
@@ -14,6 +16,7 @@ with a clear message when the counts do not add up or the quarantined share is o
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 import os
@@ -22,10 +25,14 @@ from typing import Any
 
 import apache_beam as beam
 import tensorflow as tf
+from apache_beam.io import tfrecordio
+from apache_beam.io.filesystem import CompressionTypes
 from tfx import types
 from tfx.components.example_gen import utils as example_gen_utils
+from tfx.components.example_gen import write_split
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
 from tfx.components.example_gen.component import FileBasedExampleGen
+from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts
@@ -121,15 +128,78 @@ class Executor(BaseExampleGenExecutor):
         return _CsvImagesToExample
 
     def Do(self, input_dict, output_dict, exec_properties) -> None:
+        """TFX's ``BaseExampleGenExecutor.Do`` (1.16) with the splits written at
+        ``data.gzip_level`` (TFX always deflates at zlib's default), then the ingest report."""
+        self._log_startup(input_dict, output_dict, exec_properties)
         examples = artifact_utils.get_single_instance(output_dict[specs.EXAMPLES_KEY])
         options = ingest.IngestOptions.from_json(exec_properties[INGEST_OPTIONS])
         exec_properties = {**exec_properties, _QUARANTINE_DIR: examples.uri}
-        super().Do(input_dict, output_dict, exec_properties)
+        input_config, output_config = example_gen_pb2.Input(), example_gen_pb2.Output()
+        proto_utils.json_to_proto(exec_properties[specs.INPUT_CONFIG_KEY], input_config)
+        proto_utils.json_to_proto(exec_properties[specs.OUTPUT_CONFIG_KEY], output_config)
+        examples.split_names = artifact_utils.encode_split_names(
+            example_gen_utils.generate_output_split_names(input_config, output_config)
+        )
+        with self._make_beam_pipeline() as pipeline:
+            for split, records in self.GenerateExamplesByBeam(pipeline, exec_properties).items():
+                _ = records | f"WriteSplit[{split}]" >> _WriteSplit(
+                    artifact_utils.get_split_uri([examples], split), options.gzip_level
+                )
+        examples_utils.set_payload_format(examples, exec_properties[specs.OUTPUT_DATA_FORMAT_KEY])
+        file_format = exec_properties[specs.OUTPUT_FILE_FORMAT_KEY]
+        examples_utils.set_file_format(examples, write_split.to_file_format_str(file_format))
         report = _ingest_report(examples, exec_properties, options)
         _publish(report, examples, options)
         problem = _problem(report, options)
         if problem:
             raise IngestError(problem)
+
+
+@beam.ptransform_fn
+def _WriteSplit(records: beam.PCollection, split_uri: str, gzip_level: int) -> beam.pvalue.PDone:
+    """TFX's ``write_split.WriteSplit`` for TFRecords: serialize, shuffle, write
+    ``data_tfrecord-*.gz``, here gzipped at ``gzip_level``."""
+    prefix = os.path.join(split_uri, write_split.DEFAULT_TF_RECORD_FILE_NAME)
+    return (
+        records
+        | "MaybeSerialize" >> beam.ParDo(write_split.MaybeSerialize())
+        | "Shuffle" >> beam.Reshuffle()
+        | "Write" >> beam.io.Write(_GzipTFRecordSink(prefix, gzip_level))
+    )
+
+
+class _GzipTFRecordSink(tfrecordio._TFRecordSink):
+    """Beam's TFRecord sink (what ``beam.io.WriteToTFRecord`` writes with) whose files are
+    gzipped at a chosen zlib level: Beam's own gzip files are always at zlib's default."""
+
+    def __init__(self, prefix: str, gzip_level: int):
+        super().__init__(
+            prefix,
+            coder=beam.coders.BytesCoder(),
+            file_name_suffix=".gz",
+            num_shards=0,
+            shard_name_template=None,
+            compression_type=CompressionTypes.UNCOMPRESSED,  # the gzip is ours, in ``open``
+        )
+        self.gzip_level = gzip_level
+
+    def open(self, temp_path):
+        return _GzipFile(super().open(temp_path), self.gzip_level)
+
+
+class _GzipFile(gzip.GzipFile):
+    """A gzip writer that closes the file it writes into (``GzipFile`` leaves that open)."""
+
+    def __init__(self, raw, level: int):
+        # No file name in the header (GzipFile would take the temporary file's).
+        super().__init__(filename="", fileobj=raw, mode="wb", compresslevel=level, mtime=0)
+        self.raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.raw.close()
 
 
 def _ingest_report(examples, exec_properties: dict[str, Any], options) -> dict[str, Any]:

@@ -62,6 +62,7 @@ class IngestOptions:
     data_root: str | None = None
     max_image_pixels: int = 8_000_000
     max_quarantine_fraction: float = 0.05
+    gzip_level: int = 0  # of the TFRecords written (data.gzip_level)
     alphabet: dict = field(default_factory=lambda: AlphabetConfig().model_dump())
     alphabet_units: tuple[str, ...] | None = None  # a configured alphabet, resolved
     model: dict = field(default_factory=lambda: ModelConfig().model_dump())
@@ -80,6 +81,7 @@ class IngestOptions:
             data_root=config.data.data_root,
             max_image_pixels=config.data.max_image_pixels,
             max_quarantine_fraction=config.data.max_quarantine_fraction,
+            gzip_level=config.data.gzip_level,
             alphabet=config.alphabet.model_dump(mode="json"),
             alphabet_units=units,
             model=config.model.model_dump(mode="json"),

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import tensorflow as tf
+from PIL import Image
 from test_ingest import png
 from tfx import v1 as tfx
 from tfx.components.example_gen import utils as example_gen_utils
@@ -181,3 +182,40 @@ def test_multi_processing_beam_writes_the_same_examples_as_in_memory(tmp_path, l
         }
     assert results["in_memory"] == results["multi_processing"]
     assert sum(len(v) for v in results["in_memory"].values()) == 64
+
+
+def test_gzip_level_sets_how_hard_the_examples_are_deflated(tmp_path, lines_dir):
+    """Level 0 (the default) keeps gzip's format but stores the records as they are; a higher
+    level deflates them: much smaller for uncompressed (BMP) images, same examples read back."""
+    bmp_dir = tmp_path / "bmp"
+    (bmp_dir / "images").mkdir(parents=True)
+    rows = []
+    for line in (lines_dir / "labels.csv").read_text(encoding="utf-8").splitlines():
+        path, label = line.split(";", 1)
+        name = Path(path).with_suffix(".bmp").name
+        Image.open(lines_dir / path).save(bmp_dir / "images" / name, format="BMP")
+        rows.append(f"images/{name};{label}")
+    (bmp_dir / "labels.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    written = {}
+    for level in (0, 6):
+        examples = run_example_gen(
+            tmp_path, bmp_dir, "labels.csv", f"data.gzip_level={level}", name=f"level{level}"
+        )
+        files = sorted((examples / "Split-train").iterdir()) + sorted(
+            (examples / "Split-eval").iterdir()
+        )
+        assert files and all(f.name.endswith(".gz") for f in files)
+        records = [r.numpy() for r in tf.data.TFRecordDataset([str(f) for f in files], "GZIP")]
+        written[level] = {
+            "bytes": sum(f.stat().st_size for f in files),
+            "records": sum(len(r) for r in records),
+            "examples": sorted(
+                tf.train.Example.FromString(r).SerializeToString(deterministic=True)
+                for r in records
+            ),
+        }
+    assert len(written[0]["examples"]) == 64
+    assert written[0]["examples"] == written[6]["examples"]
+    assert written[0]["bytes"] > written[0]["records"]  # stored: records plus framing
+    assert written[6]["bytes"] < 0.8 * written[0]["bytes"]  # deflated (noisy lines: ~35%)
