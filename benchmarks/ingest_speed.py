@@ -168,7 +168,10 @@ def floor_breakdown(csv: str, options, out_dir: str) -> dict[str, float]:
     for compression in ("GZIP", ""):
         path = os.path.join(out_dir, f"breakdown.tfrecord{'.gz' if compression else ''}")
         level = options.gzip_level if compression else None
-        with tf.io.TFRecordWriter(path, tf.io.TFRecordOptions(compression, level)) as w:
+        writer_options = tf.io.TFRecordOptions(
+            compression_type=compression, compression_level=level
+        )
+        with tf.io.TFRecordWriter(path, writer_options) as w:
             writes[compression] = per_row(w.write, records)
     return {
         "csv": csv_us,
@@ -398,7 +401,12 @@ def markdown(
     )
     best = max(r["lines_per_second"] for r in results[1:])
     best_steady = max(r["steady_lines_per_second"] for r in results[1:])
-    verdict = "reached" if best >= TARGET else "not reached"
+    if best >= TARGET:
+        verdict = "reached"
+    elif best_steady >= TARGET:
+        verdict = "reached in steady state only"
+    else:
+        verdict = "not reached"
     size = f", {png_bytes / 1024:.1f} KB each on average" if png_bytes else ""
     gzip_note = (
         ": the PNG bytes stored in gzip's format, not deflated again" if gzip_level == 0 else ""
@@ -413,6 +421,14 @@ def markdown(
         f"- target (issue 7): >= {TARGET:,} lines/s on 2 cores: **{verdict}** (best ExampleGen: "
         f"{best:,.0f} lines/s total, {best_steady:,.0f} lines/s steady state)",
     ]
+    if verdict == "reached in steady state only":
+        fast = max(results[1:], key=lambda r: r["steady_lines_per_second"])
+        steady, fixed = fast["steady_lines_per_second"], fast["fixed_seconds"]
+        facts.append(
+            f"  - {fast['way']} passes it once running ({steady:,.0f} lines/s), but its fixed "
+            f"cost ({fixed:.1f} s) keeps its total under it on {lines:,} lines: the total passes "
+            f"{TARGET:,} lines/s from about {TARGET * fixed / (1 - TARGET / steady):,.0f} lines"
+        )
     if phases:
         facts += [
             f"- where an ExampleGen run on {lines:,} lines spends its time (medians): executor "
