@@ -344,6 +344,12 @@ def summarize(times: dict[str, dict[str, list]], lines: int, small: int) -> list
         total = report.median([run["seconds"] for run in runs["large"]])
         fixed = report.median([run["seconds"] for run in runs["small"]])
         steady = (lines - small) / (total - fixed) if total > fixed else float("nan")
+        # Run by run: each repeat's large run less the small run of the same repeat.
+        by_run = [
+            (lines - small) / (big["seconds"] - little["seconds"])
+            for big, little in zip(runs["large"], runs["small"], strict=False)
+            if big["seconds"] > little["seconds"]
+        ]
         phases = {
             phase: report.median([run[phase] for run in runs["large"]])
             for phase in ("construct", "beam", "report")
@@ -356,6 +362,7 @@ def summarize(times: dict[str, dict[str, list]], lines: int, small: int) -> list
                 "lines_per_second": lines / total,
                 "fixed_seconds": fixed,
                 "steady_lines_per_second": steady,
+                "steady_range": (min(by_run), max(by_run)) if by_run else None,
                 "phases": phases,
             }
         )
@@ -429,6 +436,17 @@ def markdown(
             f"cost ({fixed:.1f} s) keeps its total under it on {lines:,} lines: the total passes "
             f"{TARGET:,} lines/s from about {TARGET * fixed / (1 - TARGET / steady):,.0f} lines"
         )
+    ranges = [
+        f"{r['way']} {r['steady_range'][0]:,.0f}-{r['steady_range'][1]:,.0f}"
+        for r in results
+        if r.get("steady_range")
+    ]
+    if ranges:
+        facts.append(
+            "- steady state run by run (each repeat's large run less its small run), lowest to "
+            f"highest: {', '.join(ranges)}; a way with a large fixed cost has its steady state "
+            "as the difference of two long times, which moves most from run to run"
+        )
     if phases:
         facts += [
             f"- where an ExampleGen run on {lines:,} lines spends its time (medians): executor "
@@ -493,7 +511,7 @@ def breakdown_fact(
         f"(of which {STAGES['decode']} {breakdown['decode']:.0f}), "
         f"{STAGES['example']} {breakdown['example']:.0f}, {STAGES['write']} "
         f"{breakdown['write']:.0f} (of which {STAGES['gzip']} at level {gzip_level} "
-        f"{breakdown['gzip']:.0f})"
+        f"{max(breakdown['gzip'], 0):.0f})"  # a difference of two writes: noise can make it < 0
     )
     share = breakdown["decode"] / staged
     fact = (

@@ -129,6 +129,9 @@ def test_summary_figures_and_the_verdict_against_the_target():
     assert by_way["ExampleGen, 1 worker"]["steady_lines_per_second"] == pytest.approx(800.0)
     assert by_way["ExampleGen, 1 worker"]["phases"] == phases
     assert by_way["ExampleGen, 2 workers"]["steady_lines_per_second"] == pytest.approx(1000.0)
+    # Run by run: 4000 / (6 - 1), (5 - 1.2), (7 - 0.8) lines/s.
+    low, high = by_way["ExampleGen, 1 worker"]["steady_range"]
+    assert (low, high) == (pytest.approx(4000 / 6.2), pytest.approx(4000 / 3.8))
     text = ingest_speed.markdown(
         results,
         4050,
@@ -153,6 +156,7 @@ def test_summary_figures_and_the_verdict_against_the_target():
     assert "**not reached**" in text and "7.0 KB each" in text
     assert "ExampleGen, 1 worker: executor construction 1.00 s, Beam pipeline 4.00 s" in text
     assert "takes 19.8 s (median of 3) to import" in text
+    assert "lowest to highest: plain loop 1,835-2,260, ExampleGen, 1 worker 645-1,053," in text
     assert "so one core cannot pass about 1,709 lines/s" in text
     times["ExampleGen, 2 workers"] = {"large": runs(21.6), "small": runs(20)}
     text = ingest_speed.markdown(
