@@ -407,7 +407,11 @@ def markdown(
         rows,
     )
     best = max(r["lines_per_second"] for r in results[1:])
-    best_steady = max(r["steady_lines_per_second"] for r in results[1:])
+    # A steady state counts only where the fixed cost is at most half the run: otherwise it is
+    # the difference of two long times that vary by seconds (2 workers: 2,345 to 9,938 lines/s
+    # run by run in one benchmark run on 10,000 lines).
+    measured = [r for r in results[1:] if r["seconds"] >= 2 * r["fixed_seconds"]]
+    best_steady = max((r["steady_lines_per_second"] for r in measured), default=float("nan"))
     if best >= TARGET:
         verdict = "reached"
     elif best_steady >= TARGET:
@@ -428,8 +432,16 @@ def markdown(
         f"- target (issue 7): >= {TARGET:,} lines/s on 2 cores: **{verdict}** (best ExampleGen: "
         f"{best:,.0f} lines/s total, {best_steady:,.0f} lines/s steady state)",
     ]
+    facts += [
+        f"  - {r['way']}: its fixed cost ({r['fixed_seconds']:.1f} s) is most of its "
+        f"{lines:,}-line run ({r['seconds']:.1f} s), so its steady state "
+        f"({r['steady_lines_per_second']:,.0f} lines/s) is a difference of two long, varying "
+        "times and is not counted here; a larger `--lines` would measure it"
+        for r in results[1:]
+        if r not in measured
+    ]
     if verdict == "reached in steady state only":
-        fast = max(results[1:], key=lambda r: r["steady_lines_per_second"])
+        fast = max(measured, key=lambda r: r["steady_lines_per_second"])
         steady, fixed = fast["steady_lines_per_second"], fast["fixed_seconds"]
         facts.append(
             f"  - {fast['way']} passes it once running ({steady:,.0f} lines/s), but its fixed "
