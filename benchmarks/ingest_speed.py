@@ -456,8 +456,7 @@ def markdown(
     if ranges:
         facts.append(
             "- steady state run by run (each repeat's large run less its small run), lowest to "
-            f"highest: {', '.join(ranges)}; a way with a large fixed cost has its steady state "
-            "as the difference of two long times, which moves most from run to run"
+            f"highest: {', '.join(ranges)}"
         )
     if phases:
         facts += [

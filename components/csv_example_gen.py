@@ -148,7 +148,7 @@ class Executor(BaseExampleGenExecutor):
         examples_utils.set_payload_format(examples, exec_properties[specs.OUTPUT_DATA_FORMAT_KEY])
         file_format = exec_properties[specs.OUTPUT_FILE_FORMAT_KEY]
         examples_utils.set_file_format(examples, write_split.to_file_format_str(file_format))
-        report = _ingest_report(examples, exec_properties, options)
+        report = _ingest_report(examples, exec_properties, input_config, options)
         _publish(report, examples, options)
         problem = _problem(report, options)
         if problem:
@@ -202,10 +202,10 @@ class _GzipFile(gzip.GzipFile):
             self.raw.close()
 
 
-def _ingest_report(examples, exec_properties: dict[str, Any], options) -> dict[str, Any]:
+def _ingest_report(
+    examples, exec_properties: dict[str, Any], input_config: example_gen_pb2.Input, options
+) -> dict[str, Any]:
     """Counts from the files themselves: CSV rows read, examples written, rows quarantined."""
-    input_config = example_gen_pb2.Input()
-    proto_utils.json_to_proto(exec_properties[specs.INPUT_CONFIG_KEY], input_config)
     base = exec_properties[specs.INPUT_BASE_KEY]
     rows, quarantined, reasons, samples = {}, {}, Counter(), {}
     for split in input_config.splits:

@@ -43,6 +43,11 @@ def augment(
     return _zero_padding(tf.clip_by_value(image, 0.0, 1.0), width), width
 
 
+def uses_min_width(config: AugmentationConfig) -> bool:
+    """Whether ``augment`` reads its ``min_width``: only the stretch squeezes a line."""
+    return config.enabled and config.stretch.enabled
+
+
 def _any_geometry(config: AugmentationConfig) -> bool:
     return (
         config.rotation.enabled

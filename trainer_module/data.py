@@ -67,8 +67,8 @@ def to_model_batch(
     width = tf.cast(tf.reshape(width, [-1]), tf.int32)
     label_ids = tf.cast(label_ids, tf.int32)
     if training:
-        min_width = None  # only a squeeze needs the narrowest width each label fits
-        if config.augmentation.enabled and config.augmentation.stretch.enabled:
+        min_width = None  # the narrowest width each label fits: work out only when used
+        if augment.uses_min_width(config.augmentation):
             min_width = geometry.min_widths(geometry.min_time_steps_batch(label_ids), config.model)
         image, width = augment.augment(image, width, config.augmentation, min_width)
     image = geometry.crop_to_batch_width(image, width)
