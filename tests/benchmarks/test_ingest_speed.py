@@ -96,15 +96,15 @@ def test_the_floor_breakdown_times_each_stage_of_the_plain_loop(tmp_path, small_
     assert len(read_records([tmp_path / "out" / "breakdown.tfrecord.gz"])) == 8
 
 
-def test_the_breakdown_says_what_one_core_can_reach():
+def test_the_breakdown_says_what_one_process_can_reach():
     stages = {"csv": 2, "checks": 400, "decode": 240, "example": 35, "write": 148, "gzip": 140}
     fact = ingest_speed.breakdown_fact(stages, floor_lines_per_second=1800)
     assert "the floor's 556 µs per row" in fact
-    assert "585 µs in all, so one core cannot pass about 1,709 lines/s" in fact
+    assert "585 µs in all, so one process cannot pass about 1,709 lines/s" in fact
     assert "(of which gzip at level 0 140)" in fact
-    assert "is 41% of it: 2,000 lines/s needs both cores" in fact
+    assert "is 41% of it: 2,000 lines/s needs more of the work on both cores" in fact
     cheap = {**stages, "checks": 100, "decode": 50, "write": 20, "gzip": 10}
-    assert "needs both cores" not in ingest_speed.breakdown_fact(cheap, 5000)
+    assert "needs more of the work" not in ingest_speed.breakdown_fact(cheap, 5000)
 
 
 def runs(*seconds: float, **phases: float) -> list[dict]:
@@ -157,7 +157,7 @@ def test_summary_figures_and_the_verdict_against_the_target():
     assert "ExampleGen, 1 worker: executor construction 1.00 s, Beam pipeline 4.00 s" in text
     assert "takes 19.8 s (median of 3) to import" in text
     assert "lowest to highest: plain loop 1,835-2,260, ExampleGen, 1 worker 645-1,053," in text
-    assert "so one core cannot pass about 1,709 lines/s" in text
+    assert "so one process cannot pass about 1,709 lines/s" in text
     # 2 workers: a fixed cost of 26 s of a 30-s run: its steady state is not counted.
     assert "**not reached**" in text
     assert "ExampleGen, 2 workers: its fixed cost (26.0 s) is most of its 4,050-line run" in text

@@ -145,6 +145,44 @@ def test_duplicates_keep_the_first_row_and_name_it(data_dir):
     ]
 
 
+def test_a_batch_of_rows_is_checked_as_row_by_row(data_dir):
+    lines = [
+        b"images/good.png;hello",
+        b"images/truncated.png;hello",  # its header passes: only TensorFlow's decode fails
+        b"images/gone.png;hello",
+        b"images/narrow.png;ok",
+        b"images/text.png;hello",
+        b"images/good.png;again",
+    ]
+    rows = [row(data_dir, line, number=n) for n, line in enumerate(lines, start=1)]
+    batched = ingest.check_rows(rows, options())
+    assert batched == [ingest.check_row(r, options()) for r in rows]
+    accepted = [isinstance(outcome, ingest.Accepted) for outcome in batched]
+    assert accepted == [True, False, False, True, False, True]
+    assert batched[1].reason.startswith(Reason.UNDECODABLE)
+
+
+def test_images_decoded_side_by_side_are_judged_one_by_one():
+    good, truncated = png(), png(300, 64, 90)[:120]
+    assert ingest.tensorflow_decode_problems([good, png(80, 32, 10)]) == [None, None]
+    problems = ingest.tensorflow_decode_problems([good, truncated, good])
+    assert problems[0] is None and problems[2] is None
+    assert problems[1] == ingest.tensorflow_decode_problem(truncated)
+    assert problems[1].startswith(Reason.UNDECODABLE)
+
+
+def test_groups_checked_together_keep_each_images_first_row(data_dir):
+    good = [row(data_dir, b"images/good.png;hello", number=n) for n in (5, 2)]
+    narrow = [row(data_dir, b"images/narrow.png;ok", number=3)]
+    outcomes = list(ingest.check_groups([good, narrow], options()))
+    assert [(o.row, type(o).__name__) for o in outcomes] == [
+        (2, "Accepted"),
+        (5, "Quarantined"),
+        (3, "Accepted"),
+    ]
+    assert outcomes[1].reason.startswith(f"{Reason.DUPLICATE} of {data_dir / 'labels.csv'}:2")
+
+
 def test_options_round_trip_through_json():
     opts = options("alphabet.characters=abc", "data.delimiter=,")
     assert IngestOptions.from_json(opts.to_json()) == opts
