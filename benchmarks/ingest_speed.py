@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import itertools
 import os
 import shutil
 import sys
@@ -106,7 +105,7 @@ def plain_loop(csv: str, options, out_dir: str) -> dict[str, int]:
     gzip = tf.io.TFRecordOptions(compression_type="GZIP", compression_level=options.gzip_level)
     checked = (
         result
-        for batch in batches(ingest.read_csv_rows(csv, options), ingest.CHECK_BATCH)
+        for batch in ingest.batches(ingest.read_csv_rows(csv, options), ingest.CHECK_BATCH)
         for result in ingest.check_rows(batch, options)
     )
     with tf.io.TFRecordWriter(os.path.join(out_dir, "examples.tfrecord.gz"), gzip) as writer:
@@ -125,13 +124,6 @@ def plain_loop(csv: str, options, out_dir: str) -> dict[str, int]:
     with open(os.path.join(out_dir, "quarantine.jsonl"), "w", encoding="utf-8") as handle:
         handle.writelines(line + "\n" for line in quarantined)
     return {"rows": rows, "written": written, "quarantined": len(quarantined)}
-
-
-def batches(items, size: int):
-    """Lists of ``size`` items (the last one shorter)."""
-    items = iter(items)
-    while batch := list(itertools.islice(items, size)):
-        yield batch
 
 
 # Stages of the plain loop, timed one at a time over every row (microseconds per row).
@@ -159,7 +151,7 @@ def floor_breakdown(csv: str, options, out_dir: str) -> dict[str, float]:
     def per_row(work, items, size: int = 1) -> float:
         """``work`` on each item (on lists of ``size`` items when ``size`` > 1)."""
         started = time.perf_counter()
-        for item in items if size == 1 else batches(items, size):
+        for item in items if size == 1 else ingest.batches(items, size):
             work(item)
         return (time.perf_counter() - started) / max(len(items), 1) * 1e6
 

@@ -341,7 +341,14 @@ def check_groups(
     its later accepted rows are quarantined as that row's duplicates. What the Beam ExampleGen
     runs on a batch of groups."""
     ordered = [sorted(rows, key=lambda r: (r.csv, r.number)) for rows in groups]
-    results = iter(check_rows([row for rows in ordered for row in rows], options))
+    # Checked CHECK_BATCH rows at a time, so that a group of many rows (one image listed
+    # thousands of times) holds no more images in memory than a batch of one-row groups.
+    rows_in_order = (row for rows in ordered for row in rows)
+    results = (
+        result
+        for batch in batches(rows_in_order, CHECK_BATCH)
+        for result in check_rows(batch, options)
+    )
     for rows in ordered:
         first = None
         for result in itertools.islice(results, len(rows)):
@@ -352,6 +359,13 @@ def check_groups(
                 yield result
             else:
                 yield duplicate_of(first, result)
+
+
+def batches(items: Iterable, size: int) -> Iterator[list]:
+    """Lists of ``size`` items in order (the last one shorter)."""
+    items = iter(items)
+    while batch := list(itertools.islice(items, size)):
+        yield batch
 
 
 def _named_fields(row: CsvRow) -> dict[str, bytes] | None:

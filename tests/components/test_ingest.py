@@ -183,6 +183,19 @@ def test_groups_checked_together_keep_each_images_first_row(data_dir):
     assert outcomes[1].reason.startswith(f"{Reason.DUPLICATE} of {data_dir / 'labels.csv'}:2")
 
 
+def test_a_group_of_many_rows_is_checked_a_batch_at_a_time(data_dir, monkeypatch):
+    sizes = []
+    check_rows = ingest.check_rows
+    monkeypatch.setattr(
+        ingest, "check_rows", lambda rows, opts: sizes.append(len(rows)) or check_rows(rows, opts)
+    )
+    count = 2 * ingest.CHECK_BATCH + 1
+    group = [row(data_dir, b"images/good.png;hello", number=n) for n in range(1, count + 1)]
+    outcomes = list(ingest.check_groups([group], options()))
+    assert sizes == [ingest.CHECK_BATCH, ingest.CHECK_BATCH, 1]
+    assert [type(o).__name__ for o in outcomes] == ["Accepted"] + ["Quarantined"] * (count - 1)
+
+
 def test_options_round_trip_through_json():
     opts = options("alphabet.characters=abc", "data.delimiter=,")
     assert IngestOptions.from_json(opts.to_json()) == opts
