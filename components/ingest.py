@@ -513,7 +513,8 @@ def _decode_side_by_side() -> tf.types.experimental.GenericFunction:
     def shape(encoded: tf.Tensor) -> tf.Tensor:
         return tf.shape(tf.io.decode_image(encoded, expand_animations=False))
 
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)])
+    # No AutoGraph: nothing here needs converting, and it reads the source from disk.
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)], autograph=False)
     def decode(images: tf.Tensor) -> tf.Tensor:
         return tf.map_fn(
             shape, images, fn_output_signature=tf.int32, parallel_iterations=_DECODES_AT_ONCE
