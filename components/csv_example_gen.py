@@ -16,6 +16,7 @@ with a clear message when the counts do not add up or the quarantined share is o
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import logging
@@ -111,7 +112,9 @@ _QUARANTINED = "quarantined"
 def _keyed_by_image(row, options):
     """(image key, row); a row naming no image is a group of its own."""
     path = ingest.image_key(row, options)
-    return (("image", path) if path is not None else ("row", row.csv, row.number)), row
+    if path is None:
+        return ("row", row.csv, row.number), row
+    return ("image", path), dataclasses.replace(row, image_path=path)  # not resolved again
 
 
 def _checked(batch, options):

@@ -126,6 +126,7 @@ class CsvRow:
     number: int  # 1-based line number in the file
     fields: tuple[bytes, ...]
     header: tuple[str, ...] | None = None
+    image_path: str | None = None  # resolved, once ``image_key`` has (the ExampleGen groups by it)
 
     @property
     def where(self) -> str:
@@ -277,7 +278,7 @@ def _read_row(row: CsvRow, options: IngestOptions) -> _Read | Quarantined:
         return quarantine(Reason.EMPTY_LABEL)
     source = named.get("source", b"").decode("utf-8", errors="replace").strip()
 
-    resolved = resolve_image_path(row.csv, path_text, options.data_root)
+    resolved = row.image_path or resolve_image_path(row.csv, path_text, options.data_root)
     if resolved is None:
         root = options.data_root or posixpath.dirname(row.csv)
         return quarantine(f"{Reason.OUTSIDE_ROOT} {root}")
