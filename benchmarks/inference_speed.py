@@ -120,11 +120,11 @@ class Measurements:
 
 def cpu_bf16(cpuinfo: str = "/proc/cpuinfo") -> str:
     """Which bfloat16 instructions this CPU reports, in words for the section."""
-    try:
-        flags = set(Path(cpuinfo).read_text().split())
-    except OSError:
+    from trainer_module.train import cpu_bfloat16_flags
+
+    found = cpu_bfloat16_flags(cpuinfo)
+    if found is None:
         return "its CPU flags could not be read"
-    found = [flag for flag in ("avx512_bf16", "amx_bf16") if flag in flags]
     return f"it reports {' and '.join(found)}" if found else "it reports neither"
 
 

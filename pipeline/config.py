@@ -264,7 +264,11 @@ class TrainingConfig(_Section):
     early_stopping_patience: int | None = Field(
         None, ge=1, description="Evaluations without CER improvement before stopping."
     )
-    mixed_precision: bool = Field(False, description="float16 compute on GPUs.")
+    mixed_precision: bool = Field(
+        False,
+        description="float16 compute on GPUs, bfloat16 on CPUs with AVX512_BF16 or AMX "
+        "(LSTMs stay float32); float32 elsewhere.",
+    )
     warm_start: bool = Field(True, description="Start from the latest pushed model if compatible.")
     seed: int = 42
 

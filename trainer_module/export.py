@@ -96,15 +96,21 @@ class RecognizerModule(tf.Module):
         return {LENGTH_BUCKET: tf.gather(self.bucket_names, bucket)}
 
 
+EXPORT_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
+
 def inference_model(
     recognizer: tf.keras.Model, alphabet: Alphabet, config: CrnnConfig
 ) -> tf.keras.Model:
-    """The recognizer to export: itself, or a copy computing in bfloat16 (variables and logits
-    stay float32) when ``export.precision`` asks for it."""
-    if config.export.precision == "float32":
+    """The recognizer to export, computing in ``export.precision`` whatever policy it was trained
+    under: itself when it already does, else a copy with its weights (built under
+    ``mixed_bfloat16`` for bfloat16: variables and logits stay float32; under ``float32`` for a
+    model trained with ``training.mixed_precision``)."""
+    policy = EXPORT_POLICIES[config.export.precision]
+    if recognizer.get_layer("conv1").dtype_policy.name == policy:
         return recognizer
     previous = tf.keras.mixed_precision.global_policy()
-    tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    tf.keras.mixed_precision.set_global_policy(policy)
     try:
         copy = build_recognizer(config.model, alphabet.num_classes)
     finally:

@@ -33,10 +33,17 @@ def _lstm(units: int, use_cudnn: bool) -> tf.keras.layers.Layer:
     """An LSTM returning sequences. With a GPU, Keras' LSTM (cuDNN kernels). Without one, the
     generic RNN over the same LSTMCell: identical weights (checkpoints move between the two) and
     CPU arithmetic, minus the second, cuDNN graph Keras' LSTM traces into every function, which
-    costs seconds per trace and makes the CPU gradient slower."""
+    costs seconds per trace and makes the CPU gradient slower.
+
+    Under a bfloat16 policy the CPU LSTM computes in float32: its state, carried over every time
+    step, would keep only 8 bits of mantissa, and the CPU is no faster for it."""
     if use_cudnn:
         return tf.keras.layers.LSTM(units, return_sequences=True)
-    return tf.keras.layers.RNN(tf.keras.layers.LSTMCell(units), return_sequences=True)
+    bfloat16 = tf.keras.mixed_precision.global_policy().compute_dtype == "bfloat16"
+    dtype = "float32" if bfloat16 else None
+    return tf.keras.layers.RNN(
+        tf.keras.layers.LSTMCell(units, dtype=dtype), return_sequences=True, dtype=dtype
+    )
 
 
 def _zero_padding_columns(args, index: int, config: ModelConfig) -> tf.Tensor:

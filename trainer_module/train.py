@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,15 +130,52 @@ def select_strategy(devices: list[str] | None = None) -> tf.distribute.Strategy:
     return tf.distribute.get_strategy()
 
 
-def set_precision(config: TrainingConfig) -> None:
-    """float16 compute on GPUs when asked; float32 otherwise (the CPU gains nothing from it)."""
-    policy = "float32"
-    if config.mixed_precision:
-        if tf.config.list_physical_devices("GPU"):
-            policy = "mixed_float16"
-        else:
-            log.warning("training.mixed_precision is set but no GPU is visible: using float32")
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_bfloat16_flags(cpuinfo: str = "/proc/cpuinfo") -> list[str] | None:
+    """The bfloat16 instructions this CPU reports (AVX512_BF16, AMX), or None if its flags
+    cannot be read (not Linux)."""
+    try:
+        flags = set(Path(cpuinfo).read_text().split())
+    except OSError:
+        return None
+    return [flag for flag in BF16_FLAGS if flag in flags]
+
+
+def precision_policy(config: TrainingConfig, gpu: bool, cpu_bf16: bool) -> str:
+    """The Keras policy ``training.mixed_precision`` asks for on this hardware: float16 compute
+    on GPUs; bfloat16 on CPUs with bfloat16 instructions (oneDNN runs its convolutions about 1.5x
+    as fast there; the model keeps its LSTMs in float32); float32 otherwise. Variables, loss and
+    logits stay float32 under every policy."""
+    if not config.mixed_precision:
+        return "float32"
+    if gpu:
+        return "mixed_float16"
+    if cpu_bf16:
+        return "mixed_bfloat16"
+    log.warning(
+        "training.mixed_precision is set but there is no GPU and this CPU reports no bfloat16 "
+        "instructions (%s): using float32",
+        " or ".join(BF16_FLAGS),
+    )
+    return "float32"
+
+
+@contextlib.contextmanager
+def training_precision(config: TrainingConfig) -> Iterator[str]:
+    """The global Keras policy for training on the visible hardware, set for the block (the
+    models built in it keep theirs) and put back after it, so that what runs next in the same
+    process (export, evaluation) builds in the policy it had."""
+    policy = precision_policy(
+        config, bool(tf.config.list_physical_devices("GPU")), bool(cpu_bfloat16_flags())
+    )
+    previous = tf.keras.mixed_precision.global_policy()
     tf.keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield policy
+    finally:
+        tf.keras.mixed_precision.set_global_policy(previous)
 
 
 @dataclass
@@ -265,18 +303,19 @@ def run_training(
     """Train on every visible GPU (or the CPU): strategy, precision, trainer, then ``fit``.
     ``prepare`` gets the fresh recognizer before training (e.g. a warm start)."""
     strategy = select_strategy()
-    set_precision(config.training)
-    log.info(
-        "training %d steps (%d evaluations) on %d replica(s)",
-        schedule.total_steps,
-        schedule.epochs,
-        strategy.num_replicas_in_sync,
-    )
-    with strategy.scope():
-        trainer = build_trainer(config, alphabet, schedule.total_steps)
-    if prepare is not None:
-        prepare(trainer.recognizer)
-    result = fit(trainer, train_data, eval_data, config, schedule, run_dir, eval_steps)
+    with training_precision(config.training) as policy:
+        log.info(
+            "training %d steps (%d evaluations) on %d replica(s), policy %s",
+            schedule.total_steps,
+            schedule.epochs,
+            strategy.num_replicas_in_sync,
+            policy,
+        )
+        with strategy.scope():
+            trainer = build_trainer(config, alphabet, schedule.total_steps)
+        if prepare is not None:
+            prepare(trainer.recognizer)
+        result = fit(trainer, train_data, eval_data, config, schedule, run_dir, eval_steps)
     return trainer, result
 
 

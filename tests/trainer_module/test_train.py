@@ -191,3 +191,74 @@ def test_a_killed_training_resumes_from_its_backup(lines_dir, tmp_path):
     result = train.fit(resumed, dataset, None, config, schedule, tmp_path)
     assert len(result.history["loss"]) == 1  # epochs 1 and 2 were done before the kill
     assert int(resumed.optimizer.iterations) == 6
+
+
+@pytest.fixture
+def restore_policy():
+    """Training sets the process-wide Keras policy: put float32 back for the other tests."""
+    yield
+    tf.keras.mixed_precision.set_global_policy("float32")
+
+
+def test_mixed_precision_takes_what_the_hardware_runs_faster(caplog):
+    mixed = small_config("training.mixed_precision=true").training
+    assert train.precision_policy(small_config().training, gpu=True, cpu_bf16=True) == "float32"
+    assert train.precision_policy(mixed, gpu=True, cpu_bf16=True) == "mixed_float16"
+    assert train.precision_policy(mixed, gpu=False, cpu_bf16=True) == "mixed_bfloat16"
+    assert not caplog.records
+    assert train.precision_policy(mixed, gpu=False, cpu_bf16=False) == "float32"
+    assert "no bfloat16 instructions (avx512_bf16 or amx_bf16)" in caplog.text
+
+
+def test_cpu_bfloat16_flags_come_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu avx2 amx_bf16 avx512_bf16\nflags\t\t: fpu avx2\n")
+    assert train.cpu_bfloat16_flags(str(cpuinfo)) == ["avx512_bf16", "amx_bf16"]
+    cpuinfo.write_text("flags\t\t: fpu avx2 avx512f\n")
+    assert train.cpu_bfloat16_flags(str(cpuinfo)) == []
+    assert train.cpu_bfloat16_flags(str(tmp_path / "missing")) is None
+
+
+def test_bfloat16_keeps_the_lstms_and_logits_in_float32_and_exports_float32(restore_policy):
+    config = small_config()
+    tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    recognizer = build_recognizer(config.model, num_classes=12)
+    assert recognizer.get_layer("conv1").compute_dtype == "bfloat16"
+    lstm = recognizer.get_layer("bilstm1").forward_layer
+    assert lstm.compute_dtype == lstm.cell.compute_dtype == "float32"
+    image = tf.random.stateless_uniform([2, 32, 64, 1], seed=[1, 2])
+    outputs = recognizer({"image": image, "width": tf.constant([64, 40])})
+    assert outputs["logits"].dtype == tf.float32
+
+    exported = export.inference_model(recognizer, Alphabet(tuple("abcdefghijk")), config)
+    assert exported is not recognizer and exported.get_layer("conv1").compute_dtype == "float32"
+    for mine, theirs in zip(exported.weights, recognizer.weights, strict=True):
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    again = exported({"image": image, "width": tf.constant([64, 40])})
+    np.testing.assert_allclose(again["logits"], outputs["logits"], atol=0.1)
+    assert tf.keras.mixed_precision.global_policy().name == "mixed_bfloat16"  # left as it was
+
+
+def test_bfloat16_training_learns_and_exports_a_float32_model(
+    lines_dir, tmp_path, monkeypatch, caplog
+):
+    """``training.mixed_precision`` on a CPU with bfloat16 instructions (reported as present, so
+    the test runs on any x86 CPU: TensorFlow emulates what the CPU lacks)."""
+    monkeypatch.setattr(train, "cpu_bfloat16_flags", lambda: ["avx512_bf16"])
+    caplog.set_level("INFO", logger=train.__name__)
+    config = small_config(
+        "training.mixed_precision=true",
+        "training.train_steps=300",
+        "training.steps_per_evaluation=100",
+        "augmentation.enabled=false",
+    )
+    csv = lines_dir / "labels.csv"
+    result = standalone.train_from_csv(csv, csv, config, tmp_path)
+    assert "policy mixed_bfloat16" in caplog.text
+    assert tf.keras.mixed_precision.global_policy().name == "float32"  # put back after training
+    history = result.fit.history["val_cer"]
+    assert history[0] > 0.5 and history[-1] < 0.2, history
+    graph = tf.saved_model.load(str(result.model_dir)).signatures["predict_images"].graph
+    library = graph.as_graph_def().library.function
+    casts = [node for function in library for node in function.node_def if node.op == "Cast"]
+    assert casts and all(node.attr["DstT"].type != tf.bfloat16.as_datatype_enum for node in casts)
