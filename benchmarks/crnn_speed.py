@@ -1,7 +1,9 @@
 """Training samples/s and inference lines/s of the default (tf.crnn-size) CRNN on the CPU.
 
 Training: the Keras CTC training step (forward, CTC loss, backward, Adam) on batches of 32
-random lines of 32x100 and 32x256 pixels with labels that fit. Inference: the exported
+random lines of 32x100 and 32x256 pixels with labels that fit, in float32 and under the
+``mixed_bfloat16`` policy that ``training.mixed_precision`` takes on CPUs with AVX512_BF16 or
+AMX (convolutions in bfloat16, LSTMs in float32). Inference: the exported
 SavedModel's ``predict_images`` signature on PNG bytes (decode, resize, network, beam search),
 at batch 1 and batch 64, exported in float32 and in bfloat16 (``export.precision``). Threads
 are pinned (``--threads``, default 1: per-core figures) and the median of ``--repeats`` timed
@@ -49,7 +51,12 @@ def _training_batches(width: int):
     return tf.data.Dataset.from_tensors((inputs, labels)).repeat()
 
 
-def training_samples_per_second(width: int, steps: int, repeats: int) -> list[float]:
+POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}  # precision -> Keras policy
+
+
+def training_samples_per_second(
+    width: int, steps: int, repeats: int, precision: str = "float32"
+) -> list[float]:
     import tensorflow as tf
 
     from pipeline.config import CrnnConfig
@@ -57,7 +64,12 @@ def training_samples_per_second(width: int, steps: int, repeats: int) -> list[fl
     from trainer_module.alphabet import Alphabet
 
     alphabet = Alphabet(tuple(f"u{i}" for i in range(CLASSES - 1)))
-    trainer = train.build_trainer(CrnnConfig(), alphabet, steps * (repeats + 1))
+    previous = tf.keras.mixed_precision.global_policy()
+    tf.keras.mixed_precision.set_global_policy(POLICIES[precision])
+    try:
+        trainer = train.build_trainer(CrnnConfig(), alphabet, steps * (repeats + 1))
+    finally:
+        tf.keras.mixed_precision.set_global_policy(previous)
     times: list[float] = []
 
     class Timer(tf.keras.callbacks.Callback):
@@ -131,9 +143,9 @@ def markdown(
     pinning: str,
     tf_version: str,
 ) -> str:
-    """The section: a row per input width with training samples/s, then inference lines/s at
-    batch 1 and 64 for each export precision, in ``precisions`` order."""
-    header = ["input", "training samples/s"]
+    """The section: a row per input width with training samples/s for each precision, then
+    inference lines/s at batch 1 and 64 for each export precision, in ``precisions`` order."""
+    header = ["input", *(f"training samples/s ({precision})" for precision in precisions)]
     for precision in precisions:
         header += [f"inference lines/s, batch 1 ({precision})", f"batch 64 ({precision})"]
     if any(len(row) != len(header) for row in rows):
@@ -144,7 +156,9 @@ def markdown(
             f"## CRNN speed on the CPU ({per})",
             "",
             "Default tf.crnn-size model (8.7 M parameters, 37 classes). Training: Keras CTC step, "
-            f"batch {TRAIN_BATCH}, Adam. Inference: exported `predict_images` on PNG bytes "
+            f"batch {TRAIN_BATCH}, Adam, in float32 and under `training.mixed_precision`'s "
+            "CPU policy (`mixed_bfloat16`: convolutions in bfloat16, LSTMs in float32). "
+            "Inference: exported `predict_images` on PNG bytes "
             "(decode, resize, network, beam search width 10, top 3), the model exported with "
             f"`export.precision` {' and '.join(precisions)}. Median of {repeats} runs after a "
             "warm-up.",
@@ -175,10 +189,14 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        models = {p: exported_default_model(tmp, p) for p in ("float32", "bfloat16")}
+        models = {p: exported_default_model(tmp, p) for p in POLICIES}
         for width in WIDTHS:
-            train_rates = training_samples_per_second(width, args.train_steps, args.repeats)
-            row = [f"32x{width}", f"{report.median(train_rates):.1f}"]
+            row = [f"32x{width}"]
+            for precision in POLICIES:
+                rates = training_samples_per_second(
+                    width, args.train_steps, args.repeats, precision
+                )
+                row.append(f"{report.median(rates):.1f}")
             for model_dir in models.values():
                 for batch, lines in ((1, args.lines // 4), (64, args.lines)):
                     rates = inference_lines_per_second(model_dir, width, batch, lines, args.repeats)
