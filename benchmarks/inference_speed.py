@@ -8,8 +8,8 @@ training never uses) at batch 1 and batch 64, in one process pinned to one core:
   model was exported with, ``evaluation.decoder`` of its configuration), TF intra/inter-op
   threads 1;
 - **SavedModel, bfloat16 copy**: the same model exported again with ``export.precision``
-  bfloat16 (``trainer_module.export.reexport``: the network computes in bfloat16, which CPUs
-  with AVX512_BF16 or AMX run natively), read the same way;
+  bfloat16 (``trainer_module.export.reexport``: the convolutions compute in bfloat16, the
+  LSTMs in float32; CPUs with AVX512_BF16 or AMX run bfloat16 natively), read the same way;
 - **ONNX Runtime**: the same network exported by ``serving.onnx_export`` and read by
   ``serving.onnx_model.OnnxRecognizer`` (Pillow preprocessing, greedy CTC decoding in NumPy),
   ``intra_op_num_threads=1``;
@@ -244,8 +244,9 @@ def section(m: Measurements, command: str, machine: str, date: str) -> str:
         "configuration); ONNX Runtime runs the same network with greedy decoding in NumPy "
         "(`serving.onnx_model`), so the two can differ in text and speed by the decoder. The "
         "bfloat16 copy is the same model exported again with `export.precision` bfloat16 "
-        "(`trainer_module.export.reexport`): the same decoder, the network computing in "
-        "bfloat16, which this CPU runs natively when it has AVX512_BF16 or AMX "
+        "(`trainer_module.export.reexport`): the same decoder, the convolutions computing in "
+        "bfloat16 (the LSTMs in float32), which this CPU runs natively when it has AVX512_BF16 "
+        "or AMX "
         f"({cpu_bf16()}). The int8 export is ONNX Runtime's static quantisation of the "
         "convolutions and matrix products (`serving.onnx_export --int8`), calibrated on "
         f"{CALIBRATION_LINES} generated training-style lines (DejaVu fonts, not the held-out "
