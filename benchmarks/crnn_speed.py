@@ -32,6 +32,7 @@ from benchmarks import report
 WIDTHS = (100, 256)
 TRAIN_BATCH = 32
 CLASSES = 37  # 36 units + blank, tf.crnn's default alphabet size
+PRECISIONS = ("float32", "bfloat16")  # export.precision values (and the training policies')
 
 
 def _training_batches(width: int):
@@ -51,25 +52,19 @@ def _training_batches(width: int):
     return tf.data.Dataset.from_tensors((inputs, labels)).repeat()
 
 
-POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}  # precision -> Keras policy
-
-
 def training_samples_per_second(
     width: int, steps: int, repeats: int, precision: str = "float32"
 ) -> list[float]:
     import tensorflow as tf
 
     from pipeline.config import CrnnConfig
-    from trainer_module import train
+    from trainer_module import export, train
     from trainer_module.alphabet import Alphabet
+    from trainer_module.model import policy_scope
 
     alphabet = Alphabet(tuple(f"u{i}" for i in range(CLASSES - 1)))
-    previous = tf.keras.mixed_precision.global_policy()
-    tf.keras.mixed_precision.set_global_policy(POLICIES[precision])
-    try:
+    with policy_scope(export.EXPORT_POLICIES[precision]):
         trainer = train.build_trainer(CrnnConfig(), alphabet, steps * (repeats + 1))
-    finally:
-        tf.keras.mixed_precision.set_global_policy(previous)
     times: list[float] = []
 
     class Timer(tf.keras.callbacks.Callback):
@@ -189,10 +184,10 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        models = {p: exported_default_model(tmp, p) for p in POLICIES}
+        models = {p: exported_default_model(tmp, p) for p in PRECISIONS}
         for width in WIDTHS:
             row = [f"32x{width}"]
-            for precision in POLICIES:
+            for precision in PRECISIONS:
                 rates = training_samples_per_second(
                     width, args.train_steps, args.repeats, precision
                 )

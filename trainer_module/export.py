@@ -26,7 +26,7 @@ from pipeline.config import CrnnConfig, EvaluationConfig, ModelConfig
 from trainer_module import decoding, geometry
 from trainer_module.alphabet import Alphabet, split_units_tf
 from trainer_module.metrics import length_bucket_names
-from trainer_module.model import build_recognizer
+from trainer_module.model import build_recognizer, policy_scope
 
 log = logging.getLogger(__name__)
 
@@ -109,12 +109,8 @@ def inference_model(
     policy = EXPORT_POLICIES[config.export.precision]
     if recognizer.get_layer("conv1").dtype_policy.name == policy:
         return recognizer
-    previous = tf.keras.mixed_precision.global_policy()
-    tf.keras.mixed_precision.set_global_policy(policy)
-    try:
+    with policy_scope(policy):
         copy = build_recognizer(config.model, alphabet.num_classes)
-    finally:
-        tf.keras.mixed_precision.set_global_policy(previous)
     copy.set_weights(recognizer.get_weights())
     return copy
 

@@ -13,6 +13,9 @@ masked in the LSTMs.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import tensorflow as tf
 
 from pipeline.config import ModelConfig
@@ -27,6 +30,18 @@ def require_keras2() -> None:
             "TF_USE_LEGACY_KERAS=1 before TensorFlow is first imported (import a project package "
             "first, or export it in the shell)."
         )
+
+
+@contextlib.contextmanager
+def policy_scope(policy: str) -> Iterator[None]:
+    """Keras' global dtype policy set to ``policy`` for the block and put back after it: the
+    models built inside keep ``policy``, what is built after gets the policy from before."""
+    previous = tf.keras.mixed_precision.global_policy()
+    tf.keras.mixed_precision.set_global_policy(policy)
+    try:
+        yield
+    finally:
+        tf.keras.mixed_precision.set_global_policy(previous)
 
 
 def _lstm(units: int, use_cudnn: bool) -> tf.keras.layers.Layer:

@@ -20,7 +20,7 @@ import tensorflow as tf
 from pipeline.config import CrnnConfig, ModelConfig, TrainingConfig
 from trainer_module.alphabet import Alphabet
 from trainer_module.metrics import EditDistanceRate, ExactMatchRate
-from trainer_module.model import build_recognizer
+from trainer_module.model import build_recognizer, policy_scope
 
 log = logging.getLogger(__name__)
 
@@ -170,12 +170,8 @@ def training_precision(config: TrainingConfig) -> Iterator[str]:
     policy = precision_policy(
         config, bool(tf.config.list_physical_devices("GPU")), bool(cpu_bfloat16_flags())
     )
-    previous = tf.keras.mixed_precision.global_policy()
-    tf.keras.mixed_precision.set_global_policy(policy)
-    try:
+    with policy_scope(policy):
         yield policy
-    finally:
-        tf.keras.mixed_precision.set_global_policy(previous)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from pipeline.config import AlphabetConfig
 from trainer_module import data, decoding, export, geometry, standalone, train
 from trainer_module.alphabet import Alphabet, split_units
 from trainer_module.metrics import character_error_rate, length_bucket
-from trainer_module.model import build_recognizer
+from trainer_module.model import build_recognizer, policy_scope
 
 
 def _in_memory_texts(model_dir, rows, config, decoder="greedy"):
@@ -193,13 +193,6 @@ def test_a_killed_training_resumes_from_its_backup(lines_dir, tmp_path):
     assert int(resumed.optimizer.iterations) == 6
 
 
-@pytest.fixture
-def restore_policy():
-    """Training sets the process-wide Keras policy: put float32 back for the other tests."""
-    yield
-    tf.keras.mixed_precision.set_global_policy("float32")
-
-
 def test_mixed_precision_takes_what_the_hardware_runs_faster(caplog):
     mixed = small_config("training.mixed_precision=true").training
     assert train.precision_policy(small_config().training, gpu=True, cpu_bf16=True) == "float32"
@@ -219,10 +212,11 @@ def test_cpu_bfloat16_flags_come_from_cpuinfo(tmp_path):
     assert train.cpu_bfloat16_flags(str(tmp_path / "missing")) is None
 
 
-def test_bfloat16_keeps_the_lstms_and_logits_in_float32_and_exports_float32(restore_policy):
+def test_bfloat16_keeps_the_lstms_and_logits_in_float32_and_exports_float32():
     config = small_config()
-    tf.keras.mixed_precision.set_global_policy("mixed_bfloat16")
-    recognizer = build_recognizer(config.model, num_classes=12)
+    with policy_scope("mixed_bfloat16"):
+        recognizer = build_recognizer(config.model, num_classes=12)
+    assert tf.keras.mixed_precision.global_policy().name == "float32"  # put back after the block
     assert recognizer.get_layer("conv1").compute_dtype == "bfloat16"
     lstm = recognizer.get_layer("bilstm1").forward_layer
     assert lstm.compute_dtype == lstm.cell.compute_dtype == "float32"
@@ -236,7 +230,7 @@ def test_bfloat16_keeps_the_lstms_and_logits_in_float32_and_exports_float32(rest
         np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
     again = exported({"image": image, "width": tf.constant([64, 40])})
     np.testing.assert_allclose(again["logits"], outputs["logits"], atol=0.1)
-    assert tf.keras.mixed_precision.global_policy().name == "mixed_bfloat16"  # left as it was
+    assert tf.keras.mixed_precision.global_policy().name == "float32"  # left as it was
 
 
 def test_bfloat16_training_learns_and_exports_a_float32_model(
