@@ -32,7 +32,6 @@ from benchmarks import report
 WIDTHS = (100, 256)
 TRAIN_BATCH = 32
 CLASSES = 37  # 36 units + blank, tf.crnn's default alphabet size
-PRECISIONS = ("float32", "bfloat16")  # export.precision values (and the training policies')
 
 
 def _training_batches(width: int):
@@ -182,12 +181,15 @@ def main(argv: list[str] | None = None) -> int:
     pinning = report.pin_tensorflow(args.threads)
     import tensorflow as tf
 
+    from trainer_module import export
+
+    precisions = tuple(export.EXPORT_POLICIES)  # export.precision's values, training's policies
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        models = {p: exported_default_model(tmp, p) for p in PRECISIONS}
+        models = {p: exported_default_model(tmp, p) for p in precisions}
         for width in WIDTHS:
             row = [f"32x{width}"]
-            for precision in PRECISIONS:
+            for precision in precisions:
                 rates = training_samples_per_second(
                     width, args.train_steps, args.repeats, precision
                 )
@@ -199,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             print(" | ".join(row), flush=True)
             rows.append(row)
 
-    text = markdown(rows, tuple(models), args.repeats, args.threads, pinning, tf.__version__)
+    text = markdown(rows, precisions, args.repeats, args.threads, pinning, tf.__version__)
     print(text)
     if args.write:
         report.write_section("crnn_speed", text)
