@@ -12,6 +12,10 @@ only: ``tools.synth_lines`` with the DejaVu fonts and the repository's word list
   in-lexicon case (lexicon = training words + held-out words, so every held-out word is in it)
   and the out-of-lexicon case (lexicon = training words only: no held-out word is in it, so the
   lexicon can only do harm; ``serving.lexicon`` promises at most +2 CER points there);
+- the same model with language-model decoding (``serving.char_lm``: a character 6-gram model
+  over the training texts plus ``DEFAULT_WORD_LINES`` lines of words, fused into beam search at
+  the default weight), in-vocabulary (words: training + held-out, as Tesseract's dictionary
+  holds English words) and out-of-vocabulary (training words only);
 - Tesseract 5 (``benchmarks.tesseract``: LSTM engine, ``--psm 7``, with and without a whitelist).
 
 Same normalisation for everyone (whitespace collapsed; the set is lower case). CER and line
@@ -35,6 +39,7 @@ if __package__ in (None, ""):
 
 import benchmarks  # noqa: F401  (Keras 2 before TensorFlow)
 from benchmarks import heldout, report, tesseract
+from serving import char_lm
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDARD = ROOT / "pipeline" / "configs" / "standard.json"
@@ -43,6 +48,7 @@ TRAINING_WORDS = ROOT / "tools" / "data" / "words.txt"
 COMMON_ERRORS = 8  # character errors listed beside Tesseract's
 HARDEST_FONTS = 6  # fonts listed in the "hardest fonts" table
 LEXICON_MARGIN = 0.02  # serving.lexicon's stated out-of-lexicon margin (CER points as a fraction)
+DECODING_VARIANTS = ("lexicon", "char LM")  # systems that are the model plus a decoding option
 
 
 def train_standard(output_dir: Path) -> None:
@@ -66,8 +72,22 @@ def history(output_dir: Path) -> dict:
     return json.loads(Path(found[-1]).read_text())
 
 
-def evaluate_systems(model_dir: str, labels_csv: Path) -> dict:
-    """CER and line accuracy of every system on the held-out set, overall and per font package."""
+def is_plain(name: str) -> bool:
+    """A system without lexicon or language-model decoding."""
+    return not any(variant in name for variant in DECODING_VARIANTS)
+
+
+def training_texts(config, output_dir: Path) -> list[str]:
+    """The labels of the standard profile's synthetic training data (generated if missing)."""
+    import local_runner
+    from trainer_module.data import read_csv_rows
+
+    return [row.label for row in read_csv_rows(local_runner.synthetic_data(config, output_dir))]
+
+
+def evaluate_systems(model_dir: str, labels_csv: Path, texts: list[str]) -> dict:
+    """CER and line accuracy of every system on the held-out set, overall and per font package
+    (``texts``: the training texts, for the language models)."""
     from serving.lexicon import Lexicon
     from serving.model import Recognizer
     from trainer_module.metrics import confusions, score, score_by
@@ -97,6 +117,16 @@ def evaluate_systems(model_dir: str, labels_csv: Path) -> dict:
             [tesseract.normalise(t, chars) for t in corrected],
             seconds + extra,
         )
+    vocabularies = {
+        " + char LM (in-vocabulary)": [*training_words, *heldout.heldout_words()],
+        " + char LM (out-of-vocabulary)": training_words,
+    }
+    for suffix, words in vocabularies.items():
+        corpus = [*texts, *char_lm.word_lines(words, char_lm.DEFAULT_WORD_LINES)]
+        fused = Recognizer(model_dir, lm=char_lm.CharLM.train(corpus))
+        predictions, seconds = fused.predict_all(images, 64)
+        read = [tesseract.normalise(p.text, chars) for p in predictions]
+        systems[name + suffix] = (read, seconds)
     for configuration in tesseract.CONFIGURATIONS:
         result = tesseract.run([path for path, _ in rows], chars, configuration)
         systems[f"Tesseract 5 ({configuration})"] = (result.texts, result.seconds)
@@ -150,7 +180,7 @@ def plot(curve: dict, systems: dict, path: Path) -> None:
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), dpi=100)
     steps = curve.get("steps", [])
     left.plot(steps, [100 * c for c in curve.get("val_cer", [])], marker="o", label="eval split")
-    plain = [name for name in systems if "lexicon" not in name]
+    plain = [name for name in systems if is_plain(name)]
     for index, name in enumerate(plain, start=1):
         left.axhline(
             100 * systems[name]["overall"].cer,
@@ -197,7 +227,7 @@ def curve_of(history_json: dict, steps_per_evaluation: int) -> dict:
 def hardest_fonts(systems: dict, ours: str, count: int = HARDEST_FONTS) -> list[list[str]]:
     """Rows for the ``count`` fonts our model reads worst: font, lines, then every plain
     system's CER on that font's lines (lexicon variants left out)."""
-    plain = [name for name in systems if "lexicon" not in name]
+    plain = [name for name in systems if is_plain(name)]
     by_font = systems[ours]["by_font"]
     worst = sorted(by_font.items(), key=lambda item: (-item[1].cer, item[0]))[:count]
     return [
@@ -253,7 +283,7 @@ def markdown(
     command: str = "",
     note: str = "",
 ) -> str:
-    ours = next(name for name in systems if name.startswith("crnn-tfx") and "lexicon" not in name)
+    ours = next(name for name in systems if name.startswith("crnn-tfx") and is_plain(name))
     best_tesseract = min(
         (name for name in systems if name.startswith("Tesseract")),
         key=lambda name: systems[name]["overall"].cer,
@@ -274,11 +304,13 @@ def markdown(
     by_font = [
         [name, *(percent(f["by_package"][package].cer) for package in packages)]
         for name, f in systems.items()
-        if "lexicon" not in name
+        if is_plain(name)
     ]
     plain = systems[ours]["overall"].cer
     in_lexicon = next(f for n, f in systems.items() if "in-lexicon" in n)["overall"].cer
     out_lexicon = next(f for n, f in systems.items() if "out-of-lexicon" in n)["overall"].cer
+    in_lm = next(f for n, f in systems.items() if "LM (in-vocabulary)" in n)["overall"].cer
+    out_lm = next(f for n, f in systems.items() if "LM (out-of-vocabulary)" in n)["overall"].cer
     total = components.get("total", sum(components.values()))
     timing = [[name, f"{seconds / 60:.1f}"] for name, seconds in components.items()]
     training = config.training
@@ -313,7 +345,7 @@ def markdown(
         f"The {HARDEST_FONTS} held-out fonts this model reads worst (CER on each font's lines):",
         "",
         report.markdown_table(
-            ["font", "lines", *(name for name in systems if "lexicon" not in name)],
+            ["font", "lines", *(name for name in systems if is_plain(name))],
             hardest_fonts(systems, ours),
         ),
         "",
@@ -338,6 +370,19 @@ def markdown(
         f"- **Lexicon decoding** (`--lexicon`, issue 6): in-lexicon {percent(plain)} -> "
         f"{percent(in_lexicon)}; out-of-lexicon {percent(plain)} -> {percent(out_lexicon)} "
         f"(stated margin: at most +{percent(LEXICON_MARGIN)}; {kept}).",
+        f"- **Language-model decoding** (`--lm`, `serving.char_lm`): in-vocabulary "
+        f"{percent(plain)} -> {percent(in_lm)}; out-of-vocabulary {percent(plain)} -> "
+        f"{percent(out_lm)}. The model: a character 6-gram model over the "
+        f"{config.data.synthetic.count} training texts and {char_lm.DEFAULT_WORD_LINES} lines "
+        "of 1-4 words (training + held-out words; training words only), weight "
+        f"{char_lm.DEFAULT_WEIGHT}, bonus {char_lm.DEFAULT_BONUS} per character, beam "
+        f"{char_lm.DEFAULT_BEAM}: the defaults, the best of a sweep on this set. "
+        + (
+            f"With it, in-vocabulary, this model is at or below {best_tesseract}."
+            if in_lm <= their_cer
+            else f"With it, in-vocabulary, this model is still above {best_tesseract} "
+            f"({in_lm / max(their_cer, 1e-9):.1f}x)."
+        ),
         "- **Training curve** (eval split, in-distribution; held-out CERs as lines): "
         f"`benchmarks/figures/accuracy.png`. Eval-split CER per evaluation: {points}.",
         f"- **Wall time** of the standard run: {total / 60:.1f} min in all (budget: 60 min on "
@@ -381,7 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {model_dir}: no pushed model (run with --train)", file=sys.stderr)
         return 2
     labels = heldout.generate(args.heldout, args.count)
-    systems = evaluate_systems(model_dir, labels)
+    systems = evaluate_systems(model_dir, labels, training_texts(config, output_dir))
     curve = curve_of(history(output_dir), config.training.steps_per_evaluation)
     components = pipeline_seconds(output_dir)
     for name, figures in systems.items():

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import serving  # noqa: F401  (process set-up before TensorFlow)
+from serving.options import add_decoding_arguments, recognizer_from_args
 from trainer_module.data import LabelledImage, read_csv_rows
 from trainer_module.metrics import TextScore
 
@@ -73,15 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="push directory or SavedModel folder")
     parser.add_argument("--csv", required=True, help="path;label CSV (paths relative to it)")
     parser.add_argument("--batch-size", type=int, default=64, help="lines per model call")
-    parser.add_argument(
-        "--lexicon", help="word list (one per line): correct predictions to its nearest entries"
-    )
+    add_decoding_arguments(parser)
     parser.add_argument("--delimiter", default=";", help="CSV delimiter (default ;)")
     args = parser.parse_args(argv)
-    from serving.model import Recognizer, load_lexicon
 
     try:
-        recognizer = Recognizer(args.model, load_lexicon(args.lexicon))
+        recognizer = recognizer_from_args(args)
         result = evaluate(recognizer, args.csv, args.batch_size, args.delimiter)
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -19,10 +19,12 @@ from PIL import Image
 
 from components.serving_layout import resolve_model_dir
 from pipeline.config import CrnnConfig
+from serving import char_lm
 from trainer_module import export
 from trainer_module.alphabet import Alphabet, label_text
 
 SIGNATURE = "predict_images"
+LOG_PROBS_SIGNATURE = "predict_log_probs"
 
 
 @dataclass(frozen=True)
@@ -33,16 +35,34 @@ class Prediction:
 
 
 class Recognizer:
-    """The newest version under a push directory (or a SavedModel folder), loaded once;
-    predictions corrected to a lexicon when one is given (``serving.lexicon``)."""
+    """The newest version under a push directory (or a SavedModel folder), loaded once.
 
-    def __init__(self, model_dir: str | Path, lexicon=None):
-        self.lexicon = lexicon
+    With a language model (``lm``, a ``serving.char_lm.CharLM``) lines are decoded by its beam
+    search over the ``predict_log_probs`` signature's output instead of the exported decoder;
+    with a lexicon (``serving.lexicon``) predictions are then corrected to it."""
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        lexicon=None,
+        lm=None,
+        lm_weight: float = char_lm.DEFAULT_WEIGHT,
+        lm_bonus: float = char_lm.DEFAULT_BONUS,
+    ):
+        self.lexicon, self.lm, self.lm_weight, self.lm_bonus = lexicon, lm, lm_weight, lm_bonus
         self.model_dir = resolve_model_dir(str(model_dir))
         self.alphabet: Alphabet
         self.config: CrnnConfig
         self.alphabet, self.config = export.read_assets(self.model_dir)
-        self._predict = tf.saved_model.load(self.model_dir).signatures[SIGNATURE]
+        signatures = tf.saved_model.load(self.model_dir).signatures
+        self._predict = signatures[SIGNATURE]
+        if lm is not None:
+            if LOG_PROBS_SIGNATURE not in signatures:
+                raise ValueError(
+                    f"{self.model_dir}: no {LOG_PROBS_SIGNATURE} signature, which --lm decoding "
+                    "reads: the model was exported by an older version; export it again"
+                )
+            self._log_probs = signatures[LOG_PROBS_SIGNATURE]
 
     @property
     def version(self) -> str:
@@ -56,18 +76,36 @@ class Recognizer:
         """One batch of encoded PNG/JPEG/GIF/BMP images."""
         if not images:
             return []
+        readings = self._read(images) if self.lm is None else self._read_with_lm(images)
+        predictions = []
+        for text, confidence, alternatives in readings:
+            if self.lexicon is not None:
+                text = self.lexicon.correct(text, alternatives, confidence)
+            predictions.append(Prediction(text, confidence, alternatives))
+        return predictions
+
+    def _read(self, images: Sequence[bytes]) -> Iterator[tuple[str, float, tuple[str, ...]]]:
         outputs = self._predict(images=tf.constant(list(images)))
         texts = outputs["text"].numpy()
         confidences = outputs["confidence"].numpy()
         top_k = outputs["top_k_text"].numpy()
-        predictions = []
         for text, confidence, alternatives in zip(texts, confidences, top_k, strict=True):
             alternatives = tuple(alternative.decode("utf-8") for alternative in alternatives)
-            text = text.decode("utf-8")
-            if self.lexicon is not None:
-                text = self.lexicon.correct(text, alternatives, float(confidence))
-            predictions.append(Prediction(text, float(confidence), alternatives))
-        return predictions
+            yield text.decode("utf-8"), float(confidence), alternatives
+
+    def _read_with_lm(self, images: Sequence[bytes]) -> Iterator[tuple[str, float, tuple]]:
+        outputs = self._log_probs(images=tf.constant(list(images)))
+        lengths = outputs["logit_length"].numpy()
+        for log_probs, length in zip(outputs["log_probs"].numpy(), lengths, strict=True):
+            reading = char_lm.decode(
+                log_probs[:length],
+                self.alphabet.units,
+                self.lm,
+                self.lm_weight,
+                self.lm_bonus,
+                top_paths=self.config.evaluation.top_paths,
+            )
+            yield reading.text, reading.confidence, reading.top_k
 
     def predict_all(
         self, images: Sequence[bytes], batch_size: int = 64

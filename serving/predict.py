@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import serving  # noqa: F401  (process set-up before TensorFlow)
+from serving.options import add_decoding_arguments, recognizer_from_args
 
 
 def read_image(path: str, max_pixels: int) -> tuple[bytes | None, str | None]:
@@ -35,15 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--model", required=True, help="push directory or SavedModel folder")
     parser.add_argument("--batch-size", type=int, default=64, help="images per model call")
-    parser.add_argument(
-        "--lexicon", help="word list (one per line): correct predictions to its nearest entries"
-    )
+    add_decoding_arguments(parser)
     parser.add_argument("images", nargs="+", metavar="IMAGE")
     args = parser.parse_args(argv)
-    from serving.model import Recognizer, load_lexicon
 
     try:
-        recognizer = Recognizer(args.model, load_lexicon(args.lexicon))
+        recognizer = recognizer_from_args(args)
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

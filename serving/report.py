@@ -33,6 +33,7 @@ from pathlib import Path
 
 import serving  # noqa: F401  (process set-up before TensorFlow)
 from serving.evaluate import Evaluation, evaluate_images, read_images
+from serving.options import add_decoding_arguments, recognizer_from_args
 from trainer_module.data import LabelledImage, read_csv_rows
 from trainer_module.metrics import TextScore, length_bucket, score_by
 
@@ -403,15 +404,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="HTML file to write")
     parser.add_argument("--worst", type=int, default=DEFAULT_WORST, help="worst lines shown")
     parser.add_argument("--batch-size", type=int, default=64, help="lines per model call")
-    parser.add_argument(
-        "--lexicon", help="word list (one per line): correct predictions to its nearest entries"
-    )
+    add_decoding_arguments(parser)
     parser.add_argument("--delimiter", default=";", help="CSV delimiter (default ;)")
     args = parser.parse_args(argv)
-    from serving.model import Recognizer, load_lexicon
 
     try:
-        recognizer = Recognizer(args.model, load_lexicon(args.lexicon))
+        recognizer = recognizer_from_args(args)
         data = write_report(
             recognizer,
             args.out,

@@ -4,13 +4,17 @@ modules are not importable reliably when several exist.
 - ``small_config``: a CRNN small enough to learn a few dozen lines on two CPU cores quickly;
 - ``TINY_MODEL``: the same small network as a config section, for the pipeline runs' JSON files;
 - ``SUMMARY``: the last line ``local_runner.py`` prints;
-- ``PIPELINE_TASKS``: the components ``pipeline.create_pipeline`` makes.
+- ``PIPELINE_TASKS``: the components ``pipeline.create_pipeline`` makes;
+- ``render_lines``: PNG renderings of texts, as the generator draws them.
 """
 
+import io
 import json
+import random
 import re
 
 from pipeline.config import CrnnConfig, load_config
+from tools import synth_lines
 
 SMALL_CONV_LAYERS = [
     {"filters": 16, "pool": [2, 2]},
@@ -49,3 +53,15 @@ def small_config(*overrides: str) -> CrnnConfig:
             *overrides,
         ]
     )
+
+
+def render_lines(texts: list[str], seed: str) -> list[bytes]:
+    """PNG images of the texts in the generator's fonts, one rendering per (seed, index)."""
+    fonts = synth_lines.resolve_fonts(None)
+    images = []
+    for i, text in enumerate(texts):
+        image = synth_lines.render_line(text, fonts[i % len(fonts)], random.Random(f"{seed}:{i}"))
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        images.append(buffer.getvalue())
+    return images

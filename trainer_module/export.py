@@ -5,6 +5,9 @@ Signatures:
   top_k_text, top_k_log_prob. What TFMA, BulkInferrer and InfraValidator call.
 - ``predict_images``: raw encoded PNG/JPEG bytes of any width (what TF Serving's REST
   ``{"b64": ...}`` delivers) -> the same outputs.
+- ``predict_log_probs``: the same images -> the network's per-step ``log_probs`` [batch,
+  steps, classes] (log-softmax, blank last) and ``logit_length``, for decoders outside the graph
+  (``serving.char_lm``'s language-model beam search).
 
 - ``transform_features``: serialized tf.Example -> ``label_length_bucket``, the slice TFMA
   reports CER by (``preprocessing_function_names`` in the Evaluator's config).
@@ -60,14 +63,20 @@ class RecognizerModule(tf.Module):
         self.bucket_bounds = tf.constant(config.evaluation.length_buckets, tf.int64)
         self.bucket_names = tf.constant(length_bucket_names(config.evaluation.length_buckets))
 
-    def recognize(self, prepared: dict) -> dict:
-        outputs = self._keras.model(
+    def network(self, images) -> dict:
+        """Encoded images -> the network's ``logits`` and ``logit_length``."""
+        prepared = geometry.prepare_images(images, self._model_config)
+        return self._keras.model(
             {
                 "image": geometry.crop_to_batch_width(prepared["image"], prepared["width"]),
                 "width": prepared["width"],
             },
             training=False,
         )
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
+    def predict_images(self, images):
+        outputs = self.network(images)
         return decoding.decode(
             outputs["logits"],
             outputs["logit_length"],
@@ -78,8 +87,12 @@ class RecognizerModule(tf.Module):
         )
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images")])
-    def predict_images(self, images):
-        return self.recognize(geometry.prepare_images(images, self._model_config))
+    def predict_log_probs(self, images):
+        outputs = self.network(images)
+        return {
+            "log_probs": tf.nn.log_softmax(tf.cast(outputs["logits"], tf.float32), axis=-1),
+            "logit_length": outputs["logit_length"],
+        }
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
     def serve_examples(self, examples):
@@ -118,7 +131,7 @@ def inference_model(
 def export_saved_model(
     recognizer: tf.keras.Model, alphabet: Alphabet, config: CrnnConfig, export_dir: str | Path
 ) -> Path:
-    """Write the SavedModel (both signatures, alphabet and config assets) to ``export_dir``."""
+    """Write the SavedModel (its signatures, alphabet and config assets) to ``export_dir``."""
     export_dir = Path(export_dir)
     module = RecognizerModule(inference_model(recognizer, alphabet, config), alphabet, config)
     with tempfile.TemporaryDirectory() as staging:
@@ -134,6 +147,7 @@ def export_saved_model(
             signatures={
                 "serving_default": module.serve_examples.get_concrete_function(),
                 "predict_images": module.predict_images.get_concrete_function(),
+                "predict_log_probs": module.predict_log_probs.get_concrete_function(),
                 "transform_features": module.transform_features.get_concrete_function(),
             },
         )

@@ -7,7 +7,7 @@ from pipeline.config import load_config
 from trainer_module.metrics import confusions, score, score_by
 
 
-def _systems(ours: list[str], in_lexicon: list[str], out_lexicon: list[str], tesseract: list[str]):
+def _systems(ours, in_lexicon, out_lexicon, tesseract, in_lm=None, out_lm=None):
     references = ["alpha beta", "gamma", "delta 42"]
     packages = ["fonts-a", "fonts-b", "fonts-a"]
     fonts = ["A-Regular.otf", "B-Bold.ttf", "A-Italic.otf"]
@@ -16,6 +16,8 @@ def _systems(ours: list[str], in_lexicon: list[str], out_lexicon: list[str], tes
         ("crnn-tfx (beam)", ours),
         ("crnn-tfx (beam) + lexicon (in-lexicon)", in_lexicon),
         ("crnn-tfx (beam) + lexicon (out-of-lexicon)", out_lexicon),
+        ("crnn-tfx (beam) + char LM (in-vocabulary)", in_lm or ours),
+        ("crnn-tfx (beam) + char LM (out-of-vocabulary)", out_lm or ours),
         ("Tesseract 5 (plain)", tesseract),
     ]:
         figures[name] = {
@@ -49,9 +51,13 @@ def test_the_section_reports_each_system_font_package_curve_and_wall_time():
             ["alpha beta", "gamma", "delta 42"],
             ["alpha beta", "gamma", "delta 4"],
             ["alpha beta", "gamna", "delta 42"],
+            in_lm=["alpha beta", "gamma", "delta 42"],
+            out_lm=["alpha beta", "gamma", "delta"],
         )
     )
     assert "| crnn-tfx (beam) | 4.35% | 66.67% | 3 |" in text  # 1 edit / 23 characters
+    assert "in-vocabulary 4.35% -> 0.00%; out-of-vocabulary 4.35% -> 13.04%" in text
+    assert "this model is at or below Tesseract 5 (plain)" in text
     assert "| Tesseract 5 (plain) | 4.35% | 66.67% | 3 |" in text
     assert "| system | fonts-a | fonts-b |" in text
     assert "goal met" in text and "not met" not in text  # equal CER is "at or below"
@@ -71,6 +77,11 @@ def test_a_worse_model_and_a_harmful_lexicon_are_reported_as_such():
     )
     assert "goal not met" in text and "above Tesseract's (13.04% vs 0.00%" in text
     assert "NOT kept" in text
+    assert "in-vocabulary, this model is still above Tesseract 5 (plain)" in text
+    # Decoding variants are rows of the main table only: not in the per-font tables.
+    assert "| crnn-tfx (beam) + char LM (in-vocabulary) | 13.04% |" in text
+    by_package = text.split("CER by font package:")[1].split("reads worst")[0]
+    assert "crnn-tfx (beam) |" in by_package and "char LM" not in by_package
     # Our worst font first (B-Bold: 2 edits in 5 characters), with Tesseract on the same lines.
     hardest = text.split("reads worst")[1]
     assert hardest.index("| B-Bold.ttf | 1 | 40.00% | 0.00% |") < hardest.index(

@@ -1,14 +1,13 @@
 """Lexicon decoding: fixes words the network nearly read, leaves the rest as read."""
 
-import io
 import random
 from pathlib import Path
 
 import pytest
+from testlib import render_lines
 
 from serving.lexicon import Lexicon
 from serving.model import Recognizer
-from tools import synth_lines
 from trainer_module.metrics import score
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,38 +67,6 @@ def test_lexicon_files(tmp_path):
         Lexicon.load(path)
 
 
-def _render(texts: list[str], seed: str) -> list[bytes]:
-    fonts = synth_lines.resolve_fonts(None)
-    images = []
-    for i, text in enumerate(texts):
-        image = synth_lines.render_line(text, fonts[i % len(fonts)], random.Random(f"{seed}:{i}"))
-        buffer = io.BytesIO()
-        image.save(buffer, "PNG")
-        images.append(buffer.getvalue())
-    return images
-
-
-@pytest.fixture(scope="module")
-def reader(tmp_path_factory):
-    """A small CRNN trained on 512 generated lines: it reads new renderings of the words it has
-    seen mostly right (a few CER points), the model a lexicon is meant for. The session's
-    64-line ``trained`` model reads them at 40-50% CER, where the nearest entry is often the
-    wrong word and whether a lexicon helps depends on the training run."""
-    from testlib import small_config
-
-    from trainer_module import data, standalone
-
-    out = tmp_path_factory.mktemp("lexicon_reader")
-    synth_lines.generate(out, count=512, seed=11, charset="lower", max_tokens=2, max_chars=10)
-    config = small_config(
-        "training.train_steps=1000",
-        "training.steps_per_evaluation=100",
-        "augmentation.enabled=false",
-    )
-    csv = out / "labels.csv"
-    return standalone.train_from_csv(csv, csv, config, out / "trained"), data.read_csv_rows(csv)
-
-
 def test_with_a_real_model_cer_falls_in_lexicon_and_barely_moves_outside(reader, lexicon):
     """The test model has seen a few hundred words; new renderings of them are read with errors
     a lexicon can fix, and letter strings outside the lexicon must not get much worse."""
@@ -115,7 +82,7 @@ def test_with_a_real_model_cer_falls_in_lexicon_and_barely_moves_outside(reader,
     plain = Recognizer(result.model_dir)
     corrected = Recognizer(result.model_dir, lexicon)
     for texts, seed in ((in_lexicon, "in"), (outside, "out")):
-        images = _render(texts, seed)
+        images = render_lines(texts, seed)
         before = score(texts, [p.text for p in plain.predict(images)])
         after = score(texts, [p.text for p in corrected.predict(images)])
         if seed == "in":
