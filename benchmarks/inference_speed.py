@@ -10,6 +10,10 @@ training never uses) at batch 1 and batch 64, in one process pinned to one core:
 - **SavedModel, bfloat16 copy**: the same model exported again with ``export.precision``
   bfloat16 (``trainer_module.export.reexport``: the convolutions compute in bfloat16, the
   LSTMs in float32; CPUs with AVX512_BF16 or AMX run bfloat16 natively), read the same way;
+- **SavedModel + char LM**: the same model with language-model decoding (``--lm``:
+  ``serving.char_lm``'s prefix beam search in Python over the ``predict_log_probs`` signature),
+  with a character 6-gram model over ``LM_TEXTS`` generated training-style texts and as many
+  lines of the training words, at the default weight;
 - **ONNX Runtime**: the same network exported by ``serving.onnx_export`` and read by
   ``serving.onnx_model.OnnxRecognizer`` (Pillow preprocessing, greedy CTC decoding in NumPy),
   ``intra_op_num_threads=1``;
@@ -57,6 +61,9 @@ DEFAULT_HELDOUT = "outputs/bench/heldout-speed"
 SAVED_MODEL, ONNX, TESSERACT = "SavedModel", "ONNX Runtime", "Tesseract"
 SAVED_MODEL_BF16 = "SavedModel, bfloat16 copy"
 ONNX_INT8 = "ONNX Runtime, int8"
+SAVED_MODEL_LM = "SavedModel + char LM"
+LM_TEXTS = 24000  # generated texts the speed benchmark's language model learns from
+LM_SEED = 31
 CALIBRATION_LINES = 256  # generated training-style lines that calibrate the int8 export
 CALIBRATION_SEED = 7
 BEST = "tesseract_best"  # plan key of Tesseract's one call on every line
@@ -150,6 +157,17 @@ def saved_model_decoder(evaluation) -> str:
 
 
 ONNX_DECODER = "CTC greedy, NumPy (outside the graph)"
+
+
+def lm_decoder(lm) -> str:
+    from serving import char_lm
+
+    return (
+        f"CTC prefix beam search (width {char_lm.DEFAULT_BEAM}) with a character "
+        f"{lm.order}-gram model, Python (outside the graph)"
+    )
+
+
 TESSERACT_DECODER = "Tesseract's LSTM decoder (--oem 1 --psm 7, whitelist)"
 
 
@@ -247,8 +265,12 @@ def section(m: Measurements, command: str, machine: str, date: str) -> str:
         "(`trainer_module.export.reexport`): the same decoder, the convolutions computing in "
         "bfloat16 (the LSTMs in float32), which this CPU runs natively when it has AVX512_BF16 "
         "or AMX "
-        f"({cpu_bf16()}). The int8 export is ONNX Runtime's static quantisation of the "
-        "convolutions and matrix products (`serving.onnx_export --int8`), calibrated on "
+        f"({cpu_bf16()}). The char LM row is the float32 SavedModel decoded with `--lm` "
+        "(`serving.char_lm`: the network's log-probabilities from the `predict_log_probs` "
+        f"signature, then prefix beam search in Python with a model over {LM_TEXTS} generated "
+        "training-style texts and as many lines of the training words). The int8 export is "
+        "ONNX Runtime's static quantisation of the convolutions and matrix products "
+        "(`serving.onnx_export --int8`), calibrated on "
         f"{CALIBRATION_LINES} generated training-style lines (DejaVu fonts, not the held-out "
         "ones).",
         "- runs (lines/s): "
@@ -335,6 +357,19 @@ def texts_by_width(network) -> Callable[[Sequence[bytes]], list[str]]:
     return lambda lines: [p.text for p in network.predict_all(lines, BATCH)[0]]
 
 
+def speed_lm(charset: str):
+    """The language model the SavedModel + char LM row decodes with: ``LM_TEXTS`` texts drawn
+    as for training and as many lines of the training words."""
+    from serving import char_lm
+    from tools import synth_lines
+
+    texts = [
+        synth_lines.make_text(synth_lines.line_rng(LM_SEED, index), charset)
+        for index in range(LM_TEXTS)
+    ]
+    return char_lm.CharLM.train([*texts, *char_lm.word_lines(synth_lines.load_words(), LM_TEXTS)])
+
+
 def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
     import onnxruntime
     import tensorflow as tf
@@ -354,6 +389,8 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
     whitelist = tesseract.whitelist_for(chars)
 
     recognizer = Recognizer(args.model)
+    lm = speed_lm(args.charset)
+    lm_recognizer = Recognizer(args.model, lm=lm)
     print(f"exporting {recognizer.model_dir} to ONNX and in bfloat16 ...", flush=True)
     onnx_recognizer = OnnxRecognizer(export_onnx(args.model, Path(tmp) / "crnn.onnx"), threads=1)
     bf16_recognizer = Recognizer(
@@ -374,6 +411,7 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
     networks = {
         SAVED_MODEL: recognizer,
         SAVED_MODEL_BF16: bf16_recognizer,
+        SAVED_MODEL_LM: lm_recognizer,
         ONNX: onnx_recognizer,
         ONNX_INT8: int8_recognizer,
     }
@@ -397,6 +435,7 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
     decoders = {
         SAVED_MODEL: saved_model_decoder(recognizer.config.evaluation),
         SAVED_MODEL_BF16: saved_model_decoder(bf16_recognizer.config.evaluation),
+        SAVED_MODEL_LM: lm_decoder(lm),
         ONNX: ONNX_DECODER,
         ONNX_INT8: ONNX_DECODER,
         TESSERACT: TESSERACT_DECODER,
@@ -405,7 +444,7 @@ def measure(args: argparse.Namespace, pinning: str, tmp: str) -> Measurements:
         SAVED_MODEL: [recognizer.reference(label) for _, label in rows],
         TESSERACT: [tesseract.normalise(label, chars) for _, label in rows],
     }
-    for name in (ONNX, ONNX_INT8, SAVED_MODEL_BF16):
+    for name in (ONNX, ONNX_INT8, SAVED_MODEL_BF16, SAVED_MODEL_LM):
         references[name] = references[SAVED_MODEL]
     results = []
     for name in systems:
