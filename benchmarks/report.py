@@ -68,11 +68,14 @@ def pin_tensorflow(threads: int) -> str:
     return pinned
 
 
-def this_command(module_spec=None) -> str:
-    """The command line that started this benchmark, as a user would type it."""
-    if module_spec is not None:
-        return shlex.join(["python", "-m", module_spec.name, *sys.argv[1:]])
-    return shlex.join(["python", *sys.argv])
+def this_command(module_spec=None, argv: Sequence[str] | None = None) -> str:
+    """The command line that started this benchmark, as a user would type it; a ``--note``'s
+    text, which the section prints as its own line, is shown as NOTE."""
+    args = list(sys.argv if argv is None else argv)
+    if "--note" in args[:-1]:
+        args[args.index("--note") + 1] = "NOTE"
+    prefix = ["python", "-m", module_spec.name] if module_spec is not None else ["python", args[0]]
+    return shlex.join([*prefix, *args[1:]])
 
 
 def median(values: Sequence[float]) -> float:

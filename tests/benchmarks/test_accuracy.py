@@ -131,3 +131,13 @@ def test_curve_steps_come_from_the_history_when_it_has_them():
         400,
         700,
     ]
+
+
+def test_the_command_line_shows_a_note_by_name_not_its_text():
+    from benchmarks import report
+
+    argv = ["benchmarks/accuracy.py", "--write", "--note", "re-run on the same `model`"]
+    assert report.this_command(None, argv) == "python benchmarks/accuracy.py --write --note NOTE"
+    assert report.this_command(None, ["bench.py", "--repeats", "5"]) == (
+        "python bench.py --repeats 5"
+    )

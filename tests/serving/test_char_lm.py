@@ -34,6 +34,15 @@ def test_every_context_gives_a_distribution_over_the_vocabulary(words_lm, histor
     assert context[0] == BOS or len(context) == words_lm.order - 1
 
 
+def test_lower_orders_count_the_contexts_a_character_completes_not_its_occurrences():
+    """Kneser-Ney: "u" is frequent but only ever after "q"; "b" is rare but follows three
+    letters. After a context never seen, "b" is the likelier guess."""
+    lm = CharLM.train(["qu"] * 100 + ["ab", "cb", "db"], order=2)
+    unseen = ("x",)
+    assert lm.log_prob(unseen, "b") > lm.log_prob(unseen, "u")
+    assert lm.log_prob(("q",), "u") > math.log(0.9)  # after "q", "u" stays near certain
+
+
 def test_the_model_prefers_what_its_texts_spell(words_lm):
     assert words_lm.score("swallow") > words_lm.score("swa1low") + 5
     assert words_lm.score("the house") > words_lm.score("tbe hovse")
