@@ -56,6 +56,7 @@ DEFAULT_BEAM = 16
 DEFAULT_WORD_LINES = 24000  # as many as the standard profile's training lines
 PRUNE = -8.0  # classes less likely than e^-8 at a step are not extended there
 NEG_INF = -1e30
+CACHE_LIMIT = 1 << 20  # (context, character) log-probabilities kept between calls
 
 
 def char_token(char: str) -> str:
@@ -89,6 +90,10 @@ class CharLM:
         """The state after a line's first tokens: its last order-1 tokens, <s> first."""
         return (BOS, *tokens)[-(self.order - 1) :] if self.order > 1 else ()
 
+    def advance(self, context: tuple[str, ...], token: str) -> tuple[str, ...]:
+        """The state after ``token`` follows ``context``."""
+        return (*context, token)[-(self.order - 1) :] if self.order > 1 else ()
+
     def log_prob(self, context: tuple[str, ...], token: str) -> float:
         """ln P(token | context), backing off to shorter contexts as ARPA models do."""
         key = (context, token)
@@ -104,6 +109,8 @@ class CharLM:
             backoff += self._bows.get(history, 0.0)
         else:
             prob = self._probs[(UNK,)]
+        if len(self._cache) >= CACHE_LIMIT:  # a long-running reader must not grow without end
+            self._cache.clear()
         value = self._cache[key] = (backoff + prob) * LOG10
         return value
 
@@ -308,7 +315,7 @@ def decode(
                         gain = bonus * len(unit_tokens[c])
                         for token in unit_tokens[c]:
                             gain += weight * lm.log_prob(next_context, token)
-                            next_context = (*next_context, token)[-(lm.order - 1) :]
+                            next_context = lm.advance(next_context, token)
                     entry = following[longer] = [NEG_INF, NEG_INF, extra + gain, next_context]
                 entry[1] = _add(entry[1], from_path)
         ranked = sorted(following.items(), key=lambda item: -(_add(*item[1][:2]) + item[1][2]))

@@ -4,7 +4,8 @@ Preprocessing mirrors ``trainer_module.geometry`` with Pillow and NumPy (decode,
 model's channels, resize to its height keeping the aspect ratio with an antialiasing bilinear
 filter, squeeze to ``max_width``, scale to [0, 1], right-pad with zeros); decoding is greedy CTC
 with the same confidence as the SavedModel's greedy decoder (geometric mean of per-step best
-probabilities). The parity test bounds how far this path may drift from the SavedModel.
+probabilities), or ``serving.char_lm``'s beam search with a language model. The parity test
+bounds how far this path may drift from the SavedModel.
 """
 
 from __future__ import annotations
@@ -19,13 +20,26 @@ import onnxruntime
 from PIL import Image
 
 from pipeline.config import CrnnConfig
+from serving import char_lm
 from serving.model import Prediction, predict_by_width
 from serving.onnx_export import ALPHABET_KEY, CONFIG_KEY
 from trainer_module.alphabet import Alphabet
 
 
 class OnnxRecognizer:
-    def __init__(self, path: str | Path, threads: int | None = None):
+    """An ONNX export in ONNX Runtime; with a language model (``lm``, a
+    ``serving.char_lm.CharLM``) lines are decoded by its beam search instead of greedily."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        threads: int | None = None,
+        lm=None,
+        lm_weight: float = char_lm.DEFAULT_WEIGHT,
+        lm_bonus: float = char_lm.DEFAULT_BONUS,
+    ):
+        self.path = Path(path)
+        self.lm, self.lm_weight, self.lm_bonus = lm, lm_weight, lm_bonus
         options = onnxruntime.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -68,7 +82,21 @@ class OnnxRecognizer:
     def predict(self, images: Sequence[bytes]) -> list[Prediction]:
         if not images:
             return []
-        return greedy_decode(*self.logits(*self.prepare(images)), self.alphabet)
+        logits, lengths = self.logits(*self.prepare(images))
+        if self.lm is None:
+            return greedy_decode(logits, lengths, self.alphabet)
+        predictions = []
+        for line, length in zip(log_softmax(logits), lengths, strict=True):
+            reading = char_lm.decode(
+                line[: max(int(length), 0)],
+                self.alphabet.units,
+                self.lm,
+                self.lm_weight,
+                self.lm_bonus,
+                top_paths=self.config.evaluation.top_paths,
+            )
+            predictions.append(Prediction(reading.text, reading.confidence, reading.top_k))
+        return predictions
 
     def predict_all(
         self, images: Sequence[bytes], batch_size: int = 64
@@ -79,10 +107,8 @@ class OnnxRecognizer:
 
 def greedy_decode(logits: np.ndarray, lengths: np.ndarray, alphabet: Alphabet) -> list[Prediction]:
     """Best path per line: merge repeats, drop blanks; confidence as the SavedModel's greedy."""
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
     predictions = []
-    for line, length in zip(log_probs, lengths, strict=True):
+    for line, length in zip(log_softmax(logits), lengths, strict=True):
         line = line[: max(int(length), 0)]
         best = line.argmax(axis=-1)
         kept = [
@@ -92,3 +118,8 @@ def greedy_decode(logits: np.ndarray, lengths: np.ndarray, alphabet: Alphabet) -
         text = alphabet.decode(kept)
         predictions.append(Prediction(text, confidence, (text,)))
     return predictions
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))

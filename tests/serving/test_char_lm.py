@@ -43,6 +43,13 @@ def test_lower_orders_count_the_contexts_a_character_completes_not_its_occurrenc
     assert lm.log_prob(("q",), "u") > math.log(0.9)  # after "q", "u" stays near certain
 
 
+def test_a_unigram_model_decodes_too():
+    lm = CharLM.train(["aaa", "ab"], order=1)
+    assert lm.context(["a", "b"]) == () and lm.advance((), "a") == ()
+    log_probs = _hesitant_line("ab", {}, doubt=0.0)
+    assert decode(log_probs, UNITS, lm).text == "ab"
+
+
 def test_the_model_prefers_what_its_texts_spell(words_lm):
     assert words_lm.score("swallow") > words_lm.score("swa1low") + 5
     assert words_lm.score("the house") > words_lm.score("tbe hovse")

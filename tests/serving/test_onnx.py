@@ -62,6 +62,23 @@ def test_onnx_runtime_reads_the_same_text_as_the_saved_model(exported, trained, 
     np.testing.assert_allclose(confidences, saved["confidence"].numpy(), atol=0.02)
 
 
+def test_with_a_language_model_onnx_runtime_reads_as_the_saved_model_does(exported):
+    from serving.char_lm import CharLM
+    from serving.model import Recognizer
+
+    result, rows, plain = exported
+    lm = CharLM.train([row.label for row in rows])
+    onnx_model = OnnxRecognizer(plain.path, lm=lm)
+    images = [Path(row.path).read_bytes() for row in rows]
+    saved = Recognizer(result.model_dir, lm=lm).predict(images)
+    read = onnx_model.predict(images)
+    assert [p.text for p in read] == [p.text for p in saved]
+    assert [len(p.top_k) for p in read] == [len(p.top_k) for p in saved]
+    np.testing.assert_allclose(
+        [p.confidence for p in read], [p.confidence for p in saved], atol=0.02
+    )
+
+
 def test_logits_agree_within_tolerance_on_identical_inputs(exported, trained):
     result, rows, onnx_model = exported
     _, config, _ = trained
