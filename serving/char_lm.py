@@ -333,6 +333,23 @@ def decode(
     return Reading(texts[0], confidence, texts)
 
 
+def decode_lines(
+    log_probs: np.ndarray,
+    lengths: np.ndarray,
+    units: Sequence[str],
+    lm: CharLM,
+    weight: float = DEFAULT_WEIGHT,
+    bonus: float = DEFAULT_BONUS,
+    top_paths: int = 1,
+) -> list[Reading]:
+    """``decode`` for a batch: ``log_probs`` [batch, steps, classes], ``lengths`` the steps
+    each line has."""
+    return [
+        decode(line[: max(int(length), 0)], units, lm, weight, bonus, top_paths=top_paths)
+        for line, length in zip(log_probs, lengths, strict=True)
+    ]
+
+
 def word_lines(words: Sequence[str], count: int, seed: int = 0) -> list[str]:
     """``count`` lines of 1 to 4 words drawn at random (the same for the same arguments)."""
     if not words:

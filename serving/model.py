@@ -95,16 +95,15 @@ class Recognizer:
 
     def _read_with_lm(self, images: Sequence[bytes]) -> Iterator[tuple[str, float, tuple]]:
         outputs = self._log_probs(images=tf.constant(list(images)))
-        lengths = outputs["logit_length"].numpy()
-        for log_probs, length in zip(outputs["log_probs"].numpy(), lengths, strict=True):
-            reading = char_lm.decode(
-                log_probs[:length],
-                self.alphabet.units,
-                self.lm,
-                self.lm_weight,
-                self.lm_bonus,
-                top_paths=self.config.evaluation.top_paths,
-            )
+        for reading in char_lm.decode_lines(
+            outputs["log_probs"].numpy(),
+            outputs["logit_length"].numpy(),
+            self.alphabet.units,
+            self.lm,
+            self.lm_weight,
+            self.lm_bonus,
+            self.config.evaluation.top_paths,
+        ):
             yield reading.text, reading.confidence, reading.top_k
 
     def predict_all(

@@ -85,18 +85,16 @@ class OnnxRecognizer:
         logits, lengths = self.logits(*self.prepare(images))
         if self.lm is None:
             return greedy_decode(logits, lengths, self.alphabet)
-        predictions = []
-        for line, length in zip(log_softmax(logits), lengths, strict=True):
-            reading = char_lm.decode(
-                line[: max(int(length), 0)],
-                self.alphabet.units,
-                self.lm,
-                self.lm_weight,
-                self.lm_bonus,
-                top_paths=self.config.evaluation.top_paths,
-            )
-            predictions.append(Prediction(reading.text, reading.confidence, reading.top_k))
-        return predictions
+        readings = char_lm.decode_lines(
+            log_softmax(logits),
+            lengths,
+            self.alphabet.units,
+            self.lm,
+            self.lm_weight,
+            self.lm_bonus,
+            self.config.evaluation.top_paths,
+        )
+        return [Prediction(r.text, r.confidence, r.top_k) for r in readings]
 
     def predict_all(
         self, images: Sequence[bytes], batch_size: int = 64
