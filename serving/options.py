@@ -1,6 +1,7 @@
 """The serving CLIs' decoding options (``evaluate``, ``predict``, ``report``), in one place.
 
-Importing this module does not import TensorFlow, so ``--help`` stays quick.
+Importing this module does not import TensorFlow (``serving.model`` is imported when a
+recognizer is made).
 """
 
 from __future__ import annotations
