@@ -40,10 +40,11 @@ import math
 import random
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from serving.prediction import Prediction
 
 BOS, EOS, UNK, SPACE = "<s>", "</s>", "<unk>", "<space>"
 LOG10 = math.log(10.0)
@@ -257,13 +258,6 @@ class CharLM:
             raise ValueError(f"{path}: {err}") from None
 
 
-@dataclass(frozen=True)
-class Reading:
-    text: str
-    confidence: float
-    top_k: tuple[str, ...]
-
-
 def _add(a: float, b: float) -> float:
     """ln(e^a + e^b)."""
     if a < b:
@@ -279,7 +273,7 @@ def decode(
     bonus: float = DEFAULT_BONUS,
     beam_width: int = DEFAULT_BEAM,
     top_paths: int = 1,
-) -> Reading:
+) -> Prediction:
     """One line: ``log_probs`` [steps, classes] (log-softmax; the blank is the last class,
     ``units`` the others). With ``lm`` None this is plain prefix beam search. Confidence: the
     best path's share of the returned paths' probability (as ``trainer_module.decoding``'s
@@ -330,7 +324,7 @@ def decode(
     texts = tuple("".join(units[c] for c in prefix) for _, prefix in scored)
     best = scored[0][0]
     confidence = 1.0 / sum(math.exp(score - best) for score, _ in scored)
-    return Reading(texts[0], confidence, texts)
+    return Prediction(texts[0], confidence, texts)
 
 
 def decode_lines(
@@ -341,7 +335,7 @@ def decode_lines(
     weight: float = DEFAULT_WEIGHT,
     bonus: float = DEFAULT_BONUS,
     top_paths: int = 1,
-) -> list[Reading]:
+) -> list[Prediction]:
     """``decode`` for a batch: ``log_probs`` [batch, steps, classes], ``lengths`` the steps
     each line has."""
     return [

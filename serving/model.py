@@ -11,7 +11,7 @@ import io
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import tensorflow as tf
@@ -20,18 +20,12 @@ from PIL import Image
 from components.serving_layout import resolve_model_dir
 from pipeline.config import CrnnConfig
 from serving import char_lm
+from serving.prediction import Prediction
 from trainer_module import export
 from trainer_module.alphabet import Alphabet, label_text
 
 SIGNATURE = "predict_images"
 LOG_PROBS_SIGNATURE = "predict_log_probs"
-
-
-@dataclass(frozen=True)
-class Prediction:
-    text: str
-    confidence: float
-    top_k: tuple[str, ...]
 
 
 class Recognizer:
@@ -76,26 +70,31 @@ class Recognizer:
         """One batch of encoded PNG/JPEG/GIF/BMP images."""
         if not images:
             return []
-        readings = self._read(images) if self.lm is None else self._read_with_lm(images)
-        predictions = []
-        for text, confidence, alternatives in readings:
-            if self.lexicon is not None:
-                text = self.lexicon.correct(text, alternatives, confidence)
-            predictions.append(Prediction(text, confidence, alternatives))
-        return predictions
+        predictions = self._read(images) if self.lm is None else self._read_with_lm(images)
+        if self.lexicon is None:
+            return predictions
+        return [
+            replace(p, text=self.lexicon.correct(p.text, p.top_k, p.confidence))
+            for p in predictions
+        ]
 
-    def _read(self, images: Sequence[bytes]) -> Iterator[tuple[str, float, tuple[str, ...]]]:
+    def _read(self, images: Sequence[bytes]) -> list[Prediction]:
         outputs = self._predict(images=tf.constant(list(images)))
         texts = outputs["text"].numpy()
         confidences = outputs["confidence"].numpy()
         top_k = outputs["top_k_text"].numpy()
-        for text, confidence, alternatives in zip(texts, confidences, top_k, strict=True):
-            alternatives = tuple(alternative.decode("utf-8") for alternative in alternatives)
-            yield text.decode("utf-8"), float(confidence), alternatives
+        return [
+            Prediction(
+                text.decode("utf-8"),
+                float(confidence),
+                tuple(alternative.decode("utf-8") for alternative in alternatives),
+            )
+            for text, confidence, alternatives in zip(texts, confidences, top_k, strict=True)
+        ]
 
-    def _read_with_lm(self, images: Sequence[bytes]) -> Iterator[tuple[str, float, tuple]]:
+    def _read_with_lm(self, images: Sequence[bytes]) -> list[Prediction]:
         outputs = self._log_probs(images=tf.constant(list(images)))
-        for reading in char_lm.decode_lines(
+        return char_lm.decode_lines(
             outputs["log_probs"].numpy(),
             outputs["logit_length"].numpy(),
             self.alphabet.units,
@@ -103,8 +102,7 @@ class Recognizer:
             self.lm_weight,
             self.lm_bonus,
             self.config.evaluation.top_paths,
-        ):
-            yield reading.text, reading.confidence, reading.top_k
+        )
 
     def predict_all(
         self, images: Sequence[bytes], batch_size: int = 64

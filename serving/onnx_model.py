@@ -21,8 +21,9 @@ from PIL import Image
 
 from pipeline.config import CrnnConfig
 from serving import char_lm
-from serving.model import Prediction, predict_by_width
+from serving.model import predict_by_width
 from serving.onnx_export import ALPHABET_KEY, CONFIG_KEY
+from serving.prediction import Prediction
 from trainer_module.alphabet import Alphabet
 
 
@@ -85,7 +86,7 @@ class OnnxRecognizer:
         logits, lengths = self.logits(*self.prepare(images))
         if self.lm is None:
             return greedy_decode(logits, lengths, self.alphabet)
-        readings = char_lm.decode_lines(
+        return char_lm.decode_lines(
             log_softmax(logits),
             lengths,
             self.alphabet.units,
@@ -94,7 +95,6 @@ class OnnxRecognizer:
             self.lm_bonus,
             self.config.evaluation.top_paths,
         )
-        return [Prediction(r.text, r.confidence, r.top_k) for r in readings]
 
     def predict_all(
         self, images: Sequence[bytes], batch_size: int = 64
