@@ -117,10 +117,10 @@ class CharLM:
 
     def score(self, text: str) -> float:
         """ln P(text, then the line's end)."""
-        tokens = text_tokens(text)
-        total = 0.0
-        for i, token in enumerate([*tokens, EOS]):
-            total += self.log_prob(self.context(tokens[:i]), token)
+        context, total = self.context([]), 0.0
+        for token in [*text_tokens(text), EOS]:
+            total += self.log_prob(context, token)
+            context = self.advance(context, token)
         return total
 
     @classmethod
@@ -176,20 +176,19 @@ class CharLM:
         for token in vocabulary:
             probs[(token,)] = math.log10(unigrams.get(token, weight / len(vocabulary)))
         probs[(BOS,)] = NO_PROB
-        model = cls(dict(probs), {})
+        # Order k+1 interpolates with P(token | history[1:]), which needs only the n-grams and
+        # backoff weights of orders up to k: complete before order k+1 adds to the same tables.
+        lower = cls(probs, bows)
         for k in range(1, order):
             for history, followers in counts[k].items():
                 table, _ = interpolated(
                     history,
                     followers,
-                    lambda token, history=history, lower=model: math.exp(
-                        lower.log_prob(history[1:], token)
-                    ),
+                    lambda token, history=history: math.exp(lower.log_prob(history[1:], token)),
                 )
                 for token, p in table.items():
                     probs[(*history, token)] = math.log10(p)
-            model = cls(dict(probs), dict(bows))
-        return model
+        return cls(probs, bows)
 
     def write_arpa(self, path: str | Path) -> None:
         by_order = collections.defaultdict(list)
@@ -359,11 +358,10 @@ def fold_texts(texts: Iterable[str], model_dir: str) -> tuple[list[str], int]:
     from trainer_module.alphabet import label_text
 
     alphabet, config = export.read_assets(model_dir)
-    producible = set("".join(alphabet.units))
     kept, left_out = [], 0
     for text in texts:
         folded = label_text(text, config.alphabet)
-        if folded and set(folded) <= producible:
+        if folded and not alphabet.unknown_units(text, config.alphabet):
             kept.append(folded)
         else:
             left_out += 1
