@@ -121,9 +121,15 @@ def evaluate_systems(model_dir: str, labels_csv: Path, texts: list[str]) -> dict
         " + char LM (in-vocabulary)": [*training_words, *heldout.heldout_words()],
         " + char LM (out-of-vocabulary)": training_words,
     }
-    for suffix, words in vocabularies.items():
-        corpus = [*texts, *char_lm.word_lines(words, char_lm.DEFAULT_WORD_LINES)]
-        fused = Recognizer(model_dir, lm=char_lm.CharLM.train(corpus))
+    lms = {
+        suffix: char_lm.CharLM.train(
+            [*texts, *char_lm.word_lines(words, char_lm.DEFAULT_WORD_LINES)]
+        )
+        for suffix, words in vocabularies.items()
+    }
+    fused = Recognizer(model_dir, lm=next(iter(lms.values())))  # one SavedModel load for both
+    for suffix, lm in lms.items():
+        fused.lm = lm
         predictions, seconds = fused.predict_all(images, 64)
         read = [tesseract.normalise(p.text, chars) for p in predictions]
         systems[name + suffix] = (read, seconds)
