@@ -54,7 +54,8 @@ class Recognizer:
             if LOG_PROBS_SIGNATURE not in signatures:
                 raise ValueError(
                     f"{self.model_dir}: no {LOG_PROBS_SIGNATURE} signature, which --lm decoding "
-                    "reads: the model was exported by an older version; export it again"
+                    "reads: the model was exported by an older version; export it again "
+                    "(trainer_module.export.reexport keeps its weights)"
                 )
             self._log_probs = signatures[LOG_PROBS_SIGNATURE]
 
