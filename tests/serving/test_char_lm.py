@@ -3,7 +3,6 @@
 import itertools
 import math
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,10 +11,10 @@ from testlib import render_lines
 from serving import char_lm
 from serving.char_lm import BOS, CharLM, decode
 from serving.model import Recognizer
+from tools import synth_lines
 from trainer_module.metrics import score
 
-ROOT = Path(__file__).resolve().parents[2]
-WORDS = (ROOT / "tools" / "data" / "words.txt").read_text().split()
+WORDS = synth_lines.load_words()
 UNITS = tuple(" ,-.0123456789abcdefghijklmnopqrstuvwxyz")
 
 
