@@ -12,7 +12,9 @@ Output, in tf.crnn's format::
 
     OUT/images/000000.png ...   greyscale line images, 28-48 px high
     OUT/labels.csv              one row per line: ``images/000000.png;label`` (UTF-8, no header)
-    OUT/generation.json         the parameters used: seed, count, fonts, charset, version
+    OUT/generation.json         the parameters used: seed, count, fonts, charset, version, and
+                                the fonts that lack glyphs of the charset (they draw only the
+                                lines whose characters they have)
 
 Labels may contain ``;`` (the ``full`` charset has it): split each row on the first ``;`` only.
 Each line depends only on (seed, index), so the same arguments give byte-identical files.
@@ -40,9 +42,10 @@ from pathlib import Path
 
 import numpy as np
 import PIL
+from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 
 DEFAULT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 CORE_DEJAVU_FONTS = (
@@ -155,6 +158,62 @@ def check_font_loads(path: str) -> None:
         raise SynthError(
             f"cannot load font {path} ({error}); pass a TrueType/OpenType font file"
         ) from None
+
+
+@functools.lru_cache(maxsize=1024)
+def glyph_coverage(path: str) -> frozenset[str]:
+    """The characters ``path`` has a glyph for (its character map; face 0 of a collection).
+
+    Pillow draws a character the font lacks as the font's .notdef glyph (often a box), which
+    would put an image under a label that does not show it: ``make_line`` draws each line with
+    a font whose map holds every character of the line.
+    """
+    try:
+        with TTFont(path, fontNumber=0, lazy=True) as font:
+            cmap = font.getBestCmap() or {}
+    except (OSError, TTLibError) as error:
+        raise SynthError(f"cannot read the character map of font {path} ({error})") from None
+    return frozenset(map(chr, cmap))
+
+
+def missing_glyphs(fonts: Sequence[str], chars: str) -> dict[str, str]:
+    """Font -> the charset characters (space aside) it has no glyph for; covering fonts left out."""
+    wanted = [char for char in chars if char != " "]
+    missing = {}
+    for font in fonts:
+        covered = glyph_coverage(font)
+        lacking = "".join(char for char in wanted if char not in covered)
+        if lacking:
+            missing[font] = lacking
+    return missing
+
+
+def check_charset_drawable(fonts: Sequence[str], chars: str) -> None:
+    """SynthError naming the characters of ``chars`` that no font in ``fonts`` can draw."""
+    covered = frozenset().union(*map(glyph_coverage, fonts))
+    undrawable = "".join(char for char in chars if char != " " and char not in covered)
+    if undrawable:
+        names = ", ".join(Path(font).name for font in fonts)
+        raise SynthError(
+            f"no font has a glyph for {undrawable!r} of the charset (fonts: {names}); "
+            "add a font that has them or leave them out of --charset"
+        )
+
+
+def pick_font(rng: random.Random, text: str, fonts: Sequence[str]) -> str:
+    """A random font of ``fonts`` for ``text``; drawn again among those that have all its glyphs.
+
+    The first draw is the same whatever the fonts cover, so lines whose font has every glyph
+    stay as they were; a line that needs a glyph its font lacks is drawn with a covering font.
+    """
+    font = fonts[rng.randrange(len(fonts))]
+    needed = set(text) - {" "}
+    if needed <= glyph_coverage(font):
+        return font
+    covering = [other for other in fonts if needed <= glyph_coverage(other)]
+    if not covering:
+        raise SynthError(f"no font has glyphs for all of {text!r}")
+    return rng.choice(covering)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -725,8 +784,7 @@ def make_line(
     """Line ``index`` of the data set ``seed``: its label and image (``fonts`` in fixed order)."""
     rng = line_rng(seed, index)
     text = make_text(rng, charset, min_tokens, max_tokens, max_chars, random_share)
-    font = fonts[rng.randrange(len(fonts))]
-    return text, render_line(text, font, rng)
+    return text, render_line(text, pick_font(rng, text, fonts), rng)
 
 
 def generate(
@@ -754,6 +812,7 @@ def generate(
     check_random_share(random_share)
     font_paths = resolve_fonts(fonts)
     plan = text_plan(charset)
+    check_charset_drawable(font_paths, plan.chars)
     out = Path(out_dir)
     images_dir = prepare_output_dir(out)
     labels_path, metadata_path = out / "labels.csv", out / "generation.json"
@@ -770,6 +829,9 @@ def generate(
     settings = generation_settings(count, seed, font_paths, charset, plan.chars)
     settings.update(min_tokens=min_tokens, max_tokens=max_tokens, max_chars=max_chars)
     settings.update(random_share=random_share)
+    # A font without every charset glyph draws only the lines it can (pick_font): say which.
+    lacking = missing_glyphs(font_paths, plan.chars)
+    settings["fonts_missing_glyphs"] = {Path(font).name: chars for font, chars in lacking.items()}
     write_atomically(metadata_path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
     write_atomically(labels_path, "".join(rows))
     seconds = time.perf_counter() - started
@@ -781,6 +843,7 @@ def generate(
         "images_dir": str(images_dir),
         "labels_csv": str(labels_path),
         "generation_json": str(metadata_path),
+        "fonts_missing_glyphs": settings["fonts_missing_glyphs"],
     }
 
 
@@ -841,6 +904,9 @@ def build_parser() -> argparse.ArgumentParser:
             "  OUT/labels.csv             tf.crnn format, one row per line, no header, UTF-8:\n"
             "                             images/000000.png;label  (split on the first ';')\n"
             "  OUT/generation.json        seed, count, fonts, charset and generator version\n"
+            "Each line is drawn with a font that has glyphs for all its characters; a font\n"
+            "lacking some charset glyphs draws only the lines it can (listed in\n"
+            "generation.json as fonts_missing_glyphs).\n"
             "The same arguments always give byte-identical images and labels."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -915,6 +981,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"wrote {summary['count']} lines to {summary['out_dir']} in {summary['seconds']:.1f} s "
         f"({summary['lines_per_second']:.0f} lines/s)"
     )
+    for font, chars in summary["fonts_missing_glyphs"].items():
+        print(f"note: {font} has no glyph for {chars!r}; lines with them use other fonts")
     return 0
 
 

@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from fontTools import subset
+from fontTools.ttLib import TTFont
 from PIL import Image
 
 from tools import synth_lines
@@ -88,6 +90,7 @@ def test_generate_writes_images_labels_and_settings(tmp_path: Path) -> None:
     assert settings["charset"] == CHARSETS["full"] and settings["version"]
     assert set(settings["fonts"]) <= set(CORE_DEJAVU_FONTS) and settings["fonts"]
     assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
+    assert settings["fonts_missing_glyphs"] == {}, "the core DejaVu fonts draw every charset"
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path: Path) -> None:
@@ -265,6 +268,49 @@ def test_resolve_fonts_names_bad_paths(tmp_path: Path) -> None:
             resolve_fonts([str(path)])
 
 
+def digits_only_font(directory: Path) -> Path:
+    """A real font that lacks letters: DejaVu Sans cut down to its digits by fontTools.subset."""
+    source = next(path for path in CORE_FONT_PATHS if path.is_file())
+    subsetter = subset.Subsetter()
+    subsetter.populate(text="0123456789")
+    with TTFont(source) as font:
+        subsetter.subset(font)
+        directory.mkdir(parents=True, exist_ok=True)
+        font.save(directory / "DigitsOnly.ttf")
+    return directory / "DigitsOnly.ttf"
+
+
+def test_lines_are_drawn_only_with_fonts_that_have_their_glyphs(tmp_path: Path) -> None:
+    digits = str(digits_only_font(tmp_path / "fonts"))
+    full = str(resolve_fonts(None)[0])
+    fonts = sorted([digits, full])
+    assert synth_lines.glyph_coverage(digits) >= set("0123456789")
+    assert not synth_lines.glyph_coverage(digits) & set("abcxyz.,-")
+
+    picked = {"letters": set(), "digits": set()}
+    for seed in range(200):
+        picked["letters"].add(synth_lines.pick_font(random.Random(seed), "tax 12.50", fonts))
+        picked["digits"].add(synth_lines.pick_font(random.Random(seed), "2024 17", fonts))
+    assert picked["letters"] == {full}, "a line with letters was given the digits-only font"
+    assert picked["digits"] == {digits, full}, "a font lacking letters must still draw digits"
+
+    summary = generate(tmp_path / "data", count=40, seed=5, fonts=fonts, charset="lower")
+    missing = {"DigitsOnly.ttf": "abcdefghijklmnopqrstuvwxyz.,-"}
+    assert summary["fonts_missing_glyphs"] == missing
+    settings = json.loads((tmp_path / "data" / "generation.json").read_text(encoding="utf-8"))
+    assert settings["fonts_missing_glyphs"] == missing
+    assert len(read_labels(tmp_path / "data")) == 40
+
+
+def test_a_charset_no_font_can_draw_is_refused_before_writing(tmp_path: Path) -> None:
+    digits = str(digits_only_font(tmp_path / "fonts"))
+    with pytest.raises(ValueError, match=r"no font has a glyph for 'abc.*DigitsOnly\.ttf"):
+        generate(tmp_path / "data", count=5, seed=1, fonts=[digits], charset="lower")
+    assert not (tmp_path / "data" / "labels.csv").exists()
+    generate(tmp_path / "digits", count=5, seed=1, fonts=[digits], charset="digits")
+    assert len(read_labels(tmp_path / "digits")) == 5
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -281,6 +327,19 @@ def test_cli_writes_files_and_prints_a_summary(tmp_path: Path) -> None:
     assert all((out / path).is_file() for path, _ in rows)
     assert all(set(label) <= set(CHARSETS["alnum"]) for _, label in rows)
     assert json.loads((out / "generation.json").read_text())["charset_name"] == "alnum"
+
+
+def test_cli_names_fonts_that_lack_glyphs(tmp_path: Path) -> None:
+    digits = digits_only_font(tmp_path / "fonts")
+    full = resolve_fonts(None)[0]
+    out = tmp_path / "data"
+    result = run_cli("--out", str(out), "--count", "4", "--fonts", str(digits), full)
+
+    assert result.returncode == 0, result.stderr
+    note = re.search(
+        r"^note: DigitsOnly\.ttf has no glyph for '(.+)'; lines with them use", result.stdout, re.M
+    )
+    assert note and set("aZ.,;@") <= set(note.group(1)), result.stdout
 
 
 @pytest.mark.parametrize(
