@@ -7,22 +7,28 @@ exported graph does.
 
 from __future__ import annotations
 
-import io
-import math
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import tensorflow as tf
-from PIL import Image
 
 from components.serving_layout import resolve_model_dir
 from pipeline.config import CrnnConfig
 from serving import char_lm
-from serving.prediction import Prediction
+from serving.prediction import Prediction, aspect_ratio, batched, predict_by_width
 from trainer_module import export
 from trainer_module.alphabet import Alphabet, label_text
+
+# Prediction and the batching helpers live in the TF-free serving.prediction; named here too.
+__all__ = [
+    "Prediction",
+    "Recognizer",
+    "aspect_ratio",
+    "batched",
+    "load_lexicon",
+    "predict_by_width",
+]
 
 SIGNATURE = "predict_images"
 LOG_PROBS_SIGNATURE = "predict_log_probs"
@@ -113,38 +119,6 @@ class Recognizer:
         return predict_by_width(self.predict, images, batch_size)
 
 
-def predict_by_width(
-    predict: Callable[[Sequence[bytes]], list[Prediction]],
-    images: Sequence[bytes],
-    batch_size: int,
-) -> tuple[list[Prediction], float]:
-    """``predict`` on batches of lines of like widths; the predictions in ``images``' order and
-    the seconds it took, ordering included.
-
-    A batch is padded to its widest line, so the network's work grows with the widest line, not
-    with each line's own width. Lines sorted by aspect ratio (width/height, from the image
-    header) before batching, as PaddleOCR's recognizer does, waste less of it on padding.
-    """
-    started = time.perf_counter()
-    order = sorted(range(len(images)), key=lambda i: aspect_ratio(images[i]))
-    predictions: list[Prediction | None] = [None] * len(images)
-    for indices in batched(order, batch_size):
-        for i, prediction in zip(indices, predict([images[i] for i in indices]), strict=True):
-            predictions[i] = prediction
-    return predictions, time.perf_counter() - started
-
-
-def aspect_ratio(image: bytes) -> float:
-    """Width/height from the image header (no decoding); infinity when the header cannot be read,
-    so such images come last and ``predict`` reports them."""
-    try:
-        with Image.open(io.BytesIO(image)) as opened:
-            width, height = opened.size
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return math.inf
-    return width / height if height else math.inf
-
-
 def load_lexicon(path: str | None):
     """The lexicon at ``path`` (None without one); ValueError names a file that cannot be read."""
     if not path:
@@ -152,8 +126,3 @@ def load_lexicon(path: str | None):
     from serving.lexicon import Lexicon
 
     return Lexicon.load(path)
-
-
-def batched(items: Sequence, size: int) -> Iterator[Sequence]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -21,9 +21,8 @@ from PIL import Image
 
 from pipeline.config import CrnnConfig
 from serving import char_lm
-from serving.model import predict_by_width
 from serving.onnx_export import ALPHABET_KEY, CONFIG_KEY
-from serving.prediction import Prediction
+from serving.prediction import Prediction, predict_by_width
 from trainer_module.alphabet import Alphabet
 
 

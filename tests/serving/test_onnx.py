@@ -34,6 +34,18 @@ def export_command(model_dir, output, *extra) -> list[str]:
     ]
 
 
+def test_onnx_reader_imports_no_tensorflow():
+    code = (
+        "import sys, serving.onnx_model; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'tensorflow', 'tf2onnx', 'keras', 'tf_keras'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]", result.stdout
+
+
 @pytest.fixture(scope="module")
 def exported(trained, tmp_path_factory):
     result, _, rows = trained
