@@ -17,8 +17,9 @@ with characters separated by spaces.
         [--order 6] [--model outputs/serving]
 
 reads one text per line (say the labels of the training data) and, with ``--words``, a word
-list (one per line), from which it makes ``--word-lines`` lines of 1 to 4 words drawn at random,
-so that the model learns the words as they stand in lines, between spaces. With ``--model`` the
+list (one per line; lines starting with ``#`` are comments, as in a ``--lexicon`` file), from
+which it makes ``--word-lines`` lines of 1 to 4 words drawn at random, so that the model learns
+the words as they stand in lines, between spaces. With ``--model`` the
 texts are written as that model reads labels (its case folding); lines with characters the model
 cannot produce are left out and counted.
 
@@ -377,7 +378,10 @@ def main(argv: list[str] | None = None) -> int:
         "--text", action="append", default=[], help="UTF-8 file of texts, one per line (repeatable)"
     )
     parser.add_argument(
-        "--words", action="append", default=[], help="UTF-8 word list, one per line (repeatable)"
+        "--words",
+        action="append",
+        default=[],
+        help="UTF-8 word list, one per line, lines starting with # skipped (repeatable)",
     )
     parser.add_argument(
         "--word-lines",
@@ -405,7 +409,10 @@ def main(argv: list[str] | None = None) -> int:
             except (OSError, UnicodeDecodeError) as err:
                 print(f"error: {path}: cannot read: {err}", file=sys.stderr)
                 return 2
-            read += [line.strip() for line in lines if line.strip()]
+            kept = [line.strip() for line in lines if line.strip()]
+            if read is words:  # a word list as --lexicon reads one: '#' starts a comment line
+                kept = [line for line in kept if not line.startswith("#")]
+            read += kept
     if args.words:
         if not words:
             print(f"error: {', '.join(args.words)}: no words", file=sys.stderr)

@@ -159,11 +159,12 @@ def test_with_a_real_model_cer_falls_on_words_of_the_language_models_texts(
 
 def test_a_word_list_becomes_lines_of_its_words(tmp_path, capsys):
     words = tmp_path / "words.txt"
-    words.write_text("swallow\nharbour\n\n")
+    words.write_text("# seabirds and ports\nswallow\nharbour\n\n")
     arpa = tmp_path / "words.arpa"
     assert char_lm.main(["--words", str(words), "--word-lines", "200", "--out", str(arpa)]) == 0
     assert "trained on 200 lines (0 left out" in capsys.readouterr().out
     lm = CharLM.load(arpa)
+    assert not {"#", "d", "p"} & set(lm.vocabulary), "the comment line was read as words"
     assert lm.score("harbour swallow") > lm.score("harbour swa1low") + 5
     assert char_lm.word_lines(["a", "b"], 5) == char_lm.word_lines(["a", "b"], 5)
     empty = tmp_path / "empty.txt"
