@@ -324,7 +324,7 @@ def decode(
     texts = tuple("".join(units[c] for c in prefix) for _, prefix in scored)
     best = scored[0][0]
     confidence = 1.0 / sum(math.exp(score - best) for score, _ in scored)
-    return Prediction(texts[0], confidence, texts)
+    return Prediction(texts[0], confidence, texts, tuple(score for score, _ in scored))
 
 
 def decode_lines(

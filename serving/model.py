@@ -48,13 +48,16 @@ class Recognizer:
         lm=None,
         lm_weight: float = char_lm.DEFAULT_WEIGHT,
         lm_bonus: float = char_lm.DEFAULT_BONUS,
+        loaded=None,
     ):
+        """``loaded``: the SavedModel already loaded by ``tf.saved_model.load`` (the REST
+        server's), so that it is not loaded twice."""
         self.lexicon, self.lm, self.lm_weight, self.lm_bonus = lexicon, lm, lm_weight, lm_bonus
         self.model_dir = resolve_model_dir(str(model_dir))
         self.alphabet: Alphabet
         self.config: CrnnConfig
         self.alphabet, self.config = export.read_assets(self.model_dir)
-        signatures = tf.saved_model.load(self.model_dir).signatures
+        signatures = (loaded or tf.saved_model.load(self.model_dir)).signatures
         self._predict = signatures[SIGNATURE]
         if lm is not None:
             if LOG_PROBS_SIGNATURE not in signatures:
@@ -90,13 +93,17 @@ class Recognizer:
         texts = outputs["text"].numpy()
         confidences = outputs["confidence"].numpy()
         top_k = outputs["top_k_text"].numpy()
+        top_k_log_prob = outputs["top_k_log_prob"].numpy()
         return [
             Prediction(
                 text.decode("utf-8"),
                 float(confidence),
                 tuple(alternative.decode("utf-8") for alternative in alternatives),
+                tuple(map(float, log_probs)),
             )
-            for text, confidence, alternatives in zip(texts, confidences, top_k, strict=True)
+            for text, confidence, alternatives, log_probs in zip(
+                texts, confidences, top_k, top_k_log_prob, strict=True
+            )
         ]
 
     def _read_with_lm(self, images: Sequence[bytes]) -> list[Prediction]:

@@ -1,4 +1,5 @@
-"""The serving CLIs' decoding options (``evaluate``, ``predict``, ``report``), in one place.
+"""The serving CLIs' decoding options (``evaluate``, ``predict``, ``report``, ``server``), in
+one place.
 
 Importing this module does not import TensorFlow (``serving.model`` is imported when a
 recognizer is made).

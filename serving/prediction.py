@@ -18,6 +18,7 @@ class Prediction:
     text: str
     confidence: float
     top_k: tuple[str, ...]
+    top_k_log_prob: tuple[float, ...] = ()  # the decoder's score of each top_k path, when known
 
 
 def predict_by_width(

@@ -12,6 +12,12 @@ Speaks TF Serving's REST API for this model:
   base64 serialized tf.Examples as TF Serving would.
 - ``GET /v1/models/<name>[/versions/<v>]``: version status; ``GET .../metadata``: signatures.
 
+With ``--lm`` (a character language model, ``serving.char_lm``) and/or ``--lexicon``,
+``predict_images`` requests are read as ``serving.predict`` reads them with the same options:
+the ``predict_log_probs`` signature's per-step probabilities decoded by beam search with the
+language model, then corrected to the lexicon; the response has the same fields.
+``serving_default`` requests (tf.Examples) keep the exported decoder.
+
 It serves the newest complete version under a push directory and picks up a newly pushed one
 without a restart. Concurrent requests are batched into one model call. Bodies over
 ``--max-body-mb``, images over ``--max-image-pixels``, bad JSON, bad base64 and bytes that are not
@@ -34,6 +40,7 @@ import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 
+import numpy as np
 import tornado.httpserver
 import tornado.ioloop
 import tornado.web
@@ -41,6 +48,7 @@ import tornado.web
 import serving  # noqa: F401  (process set-up before TensorFlow)
 from components import serving_layout
 from components.ingest import inspect_image
+from serving import char_lm, options
 
 log = logging.getLogger("serving.server")
 
@@ -68,10 +76,24 @@ class Limits:
 # --- the model, reloaded when a new version is pushed -------------------------------------------
 
 
+@dataclass(frozen=True)
+class Decoding:
+    """How ``predict_images`` requests are decoded beyond the exported graph (--lm, --lexicon)."""
+
+    lm: char_lm.CharLM | None = None
+    lm_weight: float = char_lm.DEFAULT_WEIGHT
+    lm_bonus: float = char_lm.DEFAULT_BONUS
+    lexicon: object | None = None  # a serving.lexicon.Lexicon
+
+    @property
+    def in_graph(self) -> bool:
+        return self.lm is None and self.lexicon is None
+
+
 class LoadedModel:
     """One loaded SavedModel version and its signatures."""
 
-    def __init__(self, model_dir: str):
+    def __init__(self, model_dir: str, decoding: Decoding = Decoding()):
         import tensorflow as tf
 
         self.model_dir = model_dir
@@ -80,10 +102,26 @@ class LoadedModel:
         loaded = tf.saved_model.load(model_dir)
         self._loaded = loaded  # keeps the signatures' variables alive
         self.signatures = {name: loaded.signatures[name] for name in loaded.signatures}
+        self.recognizer = None
+        if not decoding.in_graph:
+            from serving.model import Recognizer
+
+            # ValueError for a version exported without predict_log_probs: it is not served.
+            self.recognizer = Recognizer(
+                model_dir,
+                decoding.lexicon,
+                decoding.lm,
+                decoding.lm_weight,
+                decoding.lm_bonus,
+                loaded=loaded,
+            )
 
     def run(self, signature: str, inputs: list[bytes]) -> dict:
         import tensorflow as tf
 
+        if signature == IMAGE_SIGNATURE and self.recognizer is not None:
+            predictions = self.recognizer.predict(inputs)
+            return prediction_outputs(predictions, self.recognizer.config.evaluation.top_paths)
         function = self.signatures[signature]
         (argument,) = function.structured_input_signature[1]
         outputs = function(**{argument: tf.constant(inputs)})
@@ -101,6 +139,26 @@ class LoadedModel:
         return {"signature_def": {"signature_def": signatures}}
 
 
+def prediction_outputs(predictions: list, top_paths: int) -> dict:
+    """``serving.model.Prediction``s as the signature's outputs: arrays of one row per line,
+    ``top_paths`` columns for the alternatives (a line with fewer is padded with empty texts of
+    log-probability -inf, as TensorFlow's beam search pads)."""
+
+    def padded(values: tuple, fill) -> list:
+        return list(values[:top_paths]) + [fill] * (top_paths - len(values[:top_paths]))
+
+    top_k_text = np.empty((len(predictions), top_paths), dtype=object)
+    top_k_text[:] = [padded(tuple(t.encode() for t in p.top_k), b"") for p in predictions]
+    return {
+        "text": np.array([p.text.encode() for p in predictions], dtype=object),
+        "confidence": np.array([p.confidence for p in predictions], dtype=np.float32),
+        "top_k_text": top_k_text,
+        "top_k_log_prob": np.array(
+            [padded(p.top_k_log_prob, -np.inf) for p in predictions], dtype=np.float32
+        ).reshape(len(predictions), top_paths),
+    }
+
+
 def _spec(spec) -> dict:
     dims = [{"size": str(d if d is not None else -1)} for d in spec.shape]
     return {"dtype": f"DT_{spec.dtype.name.upper()}", "tensor_shape": {"dim": dims}}
@@ -109,16 +167,16 @@ def _spec(spec) -> dict:
 class ModelHolder:
     """The model currently served; ``refresh`` swaps in a newer pushed version."""
 
-    def __init__(self, path: str):
-        self.path = path
-        self.model = LoadedModel(serving_layout.resolve_model_dir(path))
+    def __init__(self, path: str, decoding: Decoding = Decoding()):
+        self.path, self.decoding = path, decoding
+        self.model = LoadedModel(serving_layout.resolve_model_dir(path), decoding)
         self._lock = threading.Lock()
 
     def refresh(self) -> bool:
         newest = serving_layout.newest(self.path)
         if newest is None or serving_layout.version_of(newest) <= self.model.version:
             return False
-        model = LoadedModel(newest)  # load before swapping: requests never wait on a load
+        model = LoadedModel(newest, self.decoding)  # load first: requests never wait on it
         with self._lock:
             self.model = model
         log.info("now serving version %s from %s", model.version, newest)
@@ -360,7 +418,7 @@ def serve(args: argparse.Namespace) -> None:
         max_image_pixels=args.max_image_pixels,
         timeout_seconds=args.timeout,
     )
-    holder = ModelHolder(args.model)
+    holder = ModelHolder(args.model, decoding_from_args(args))
     state = ServerState(
         args.name, holder, Batcher(holder, args.max_batch, args.batch_wait_ms / 1000), limits
     )
@@ -388,6 +446,14 @@ def serve(args: argparse.Namespace) -> None:
     )
     print(f"listening on http://{args.host}:{args.port}/v1/models/{args.name}", flush=True)
     loop.start()
+
+
+def decoding_from_args(args: argparse.Namespace) -> Decoding:
+    """The --lm/--lexicon options as a Decoding; ValueError names a file that cannot be read."""
+    from serving.model import load_lexicon
+
+    lm = char_lm.CharLM.load(args.lm) if args.lm else None
+    return Decoding(lm, args.lm_weight, args.lm_bonus, load_lexicon(args.lexicon))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -436,11 +502,12 @@ def main(argv: list[str] | None = None) -> int:
         default=5.0,
         help="seconds between checks for a new version (default 5)",
     )
+    options.add_decoding_arguments(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     try:
         serve(args)
-    except (OSError, FileNotFoundError) as err:
+    except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -5,13 +5,19 @@ modules are not importable reliably when several exist.
 - ``TINY_MODEL``: the same small network as a config section, for the pipeline runs' JSON files;
 - ``SUMMARY``: the last line ``local_runner.py`` prints;
 - ``PIPELINE_TASKS``: the components ``pipeline.create_pipeline`` makes;
-- ``render_lines``: PNG renderings of texts, as the generator draws them.
+- ``render_lines``: PNG renderings of texts, as the generator draws them;
+- ``running_server``: ``python -m serving.server`` on a free port, for as long as a block runs.
 """
 
+import contextlib
 import io
 import json
 import random
 import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 from pipeline.config import CrnnConfig, load_config
 from tools import synth_lines
@@ -65,3 +71,31 @@ def render_lines(texts: list[str], seed: str) -> list[bytes]:
         image.save(buffer, "PNG")
         images.append(buffer.getvalue())
     return images
+
+
+@contextlib.contextmanager
+def running_server(model: Path, *args: str):
+    """``python -m serving.server --model MODEL ARGS`` on a free port of 127.0.0.1, started
+    and listening: yields the model's URL (``.../v1/models/crnn``); stopped afterwards."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [sys.executable, "-m", "serving.server", "--model", str(model), "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, *args],
+        cwd=Path(__file__).resolve().parents[1],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        output = []
+        while not (output and output[-1].startswith("listening on")):
+            line = process.stdout.readline()
+            if not line:  # the server exited
+                raise RuntimeError("the server did not start:\n" + "".join(output)[-3000:])
+            output.append(line)
+        yield f"http://127.0.0.1:{port}/v1/models/crnn"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -1,12 +1,18 @@
 """Language-model decoding: a character n-gram model (ARPA) fused into CTC prefix beam search."""
 
+import base64
 import itertools
 import math
 import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
-from testlib import render_lines
+import requests
+from testlib import render_lines, running_server
 
 from serving import char_lm
 from serving.char_lm import BOS, CharLM, decode
@@ -14,6 +20,7 @@ from serving.model import Recognizer
 from tools import synth_lines
 from trainer_module.metrics import score
 
+ROOT = Path(__file__).resolve().parents[2]
 WORDS = synth_lines.load_words()
 UNITS = tuple(" ,-.0123456789abcdefghijklmnopqrstuvwxyz")
 
@@ -187,3 +194,37 @@ def test_the_serving_clis_take_a_language_model(reader, words_lm, tmp_path, caps
     broken.write_text("\\data\\\nngram 1=1\n\n\\1-grams:\n-1.0 a b c\n\\end\\\n")
     assert predict.main(["--model", str(result.model_dir), "--lm", str(broken), image]) == 2
     assert f"{broken}, line 5: not a 1-gram entry" in capsys.readouterr().err
+
+
+def test_the_rest_server_decodes_with_a_language_model(reader, words_lm, tmp_path):
+    """`serving.server --lm` answers predict_images requests as `Recognizer(lm=...)` reads the
+    same images; a file that is not a language model stops it with the file named."""
+    result, rows = reader
+    arpa = tmp_path / "words.arpa"
+    words_lm.write_arpa(arpa)
+    push = tmp_path / "push"
+    shutil.copytree(result.model_dir, push / "1")
+    rng = random.Random(3)
+    seen = sorted({w for r in rows for w in r.label.split() if len(w) > 3 and w.isalpha()})
+    images = render_lines([" ".join(rng.sample(seen, 2)) for _ in range(12)], "server")
+    fused = Recognizer(result.model_dir, lm=CharLM.load(arpa)).predict(images)
+
+    with running_server(push, "--lm", str(arpa)) as url:
+        body = {"instances": [{"b64": base64.b64encode(image).decode()} for image in images]}
+        response = requests.post(f"{url}:predict", json=body, timeout=60)
+    assert response.status_code == 200, response.text
+    answers = response.json()["predictions"]
+    assert [a["text"] for a in answers] == [p.text for p in fused]
+    for answer, expected in zip(answers, fused, strict=True):
+        assert answer["top_k_text"][: len(expected.top_k)] == list(expected.top_k)
+        assert answer["confidence"] == pytest.approx(expected.confidence, rel=1e-5)
+        # the language model's fused scores, not the exported decoder's log-probabilities
+        paths = len(expected.top_k)
+        assert answer["top_k_log_prob"][:paths] == pytest.approx(expected.top_k_log_prob, 1e-5)
+        assert answer["top_k_log_prob"][paths:] == [-math.inf] * (len(answer["top_k_text"]) - paths)
+
+    broken = tmp_path / "broken.arpa"
+    broken.write_text("not an ARPA file\n")
+    command = [sys.executable, "-m", "serving.server", "--model", str(push), "--lm", str(broken)]
+    failed = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert failed.returncode == 2 and str(broken) in failed.stderr, failed.stderr

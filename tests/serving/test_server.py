@@ -2,9 +2,6 @@
 
 import base64
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,16 +9,9 @@ from pathlib import Path
 import pytest
 import requests
 import tensorflow as tf
+from testlib import running_server
 
 from serving.model import Recognizer
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -30,38 +20,9 @@ def served(trained, tmp_path_factory):
     result, _, rows = trained
     serving_dir = tmp_path_factory.mktemp("serving")
     shutil.copytree(result.model_dir, serving_dir / "1")
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "serving.server",
-            "--model",
-            str(serving_dir),
-            "--port",
-            str(port),
-            "--poll-seconds",
-            "0.5",
-            "--max-body-mb",
-            "0.5",
-            "--max-image-pixels",
-            "200000",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output = []
-    while not (output and output[-1].startswith("listening on")):
-        line = process.stdout.readline()
-        if not line:  # the server exited
-            pytest.fail("the server did not start:\n" + "".join(output)[-3000:])
-        output.append(line)
-    url = f"http://127.0.0.1:{port}/v1/models/crnn"
-    yield url, serving_dir, rows, result.model_dir
-    process.terminate()
-    process.wait(timeout=30)
+    limits = ["--max-body-mb", "0.5", "--max-image-pixels", "200000"]
+    with running_server(serving_dir, "--poll-seconds", "0.5", *limits) as url:
+        yield url, serving_dir, rows, result.model_dir
 
 
 def b64(path) -> dict:
