@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import glob
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -222,6 +223,12 @@ def font_count(config) -> int:
         return 0
 
 
+def font_folder_count(config) -> int:
+    """How many folders the configuration's fonts come from (a font file counts its folder)."""
+    paths = config.data.synthetic.fonts or []
+    return len({path if os.path.isdir(path) else os.path.dirname(path) for path in paths})
+
+
 def curve_of(history_json: dict, steps_per_evaluation: int) -> dict:
     """Step and eval-split CER of each evaluation (steps from the history, or from the config
     for histories written before they recorded them)."""
@@ -336,7 +343,7 @@ def markdown(
         "`benchmarks/data/heldout_words.txt` and token kinds the training generator does not "
         "make. The model never saw these fonts or words: it was trained on synthetic data only "
         f"(`pipeline/configs/standard.json`: {config.data.synthetic.count} lines drawn with "
-        f"{font_count(config)} fonts from DejaVu and {len(config.data.synthetic.fonts or []) - 1} "
+        f"{font_count(config)} fonts from DejaVu and {font_folder_count(config) - 1} "
         "other font folders (none a held-out font), "
         f"{training.train_steps} steps of batch {training.batch_size}, through the real "
         "pipeline). Everyone's output is normalised the same way (whitespace collapsed, lower "
