@@ -41,16 +41,13 @@ TRAINING_FONT_PACKAGES = (
     "fonts-hack",
     # shapes the fonts above lack: a single-storey a (Andika, Comfortaa), a geometric t
     # (League Spartan), a Courier-style monospace that is not URW's (Courier Prime), more
-    # geometric sans faces with a short-barred t (Quicksand, Jura), and a Futura-like face whose
-    # t is a plain cross without a tail (Beteckna: its GS files; Beteckna.ttf draws lower case
-    # with capitals' shapes, so the profile names the files)
+    # geometric sans faces with a short-barred t (Quicksand, Jura)
     "fonts-sil-andika",
     "fonts-comfortaa",
     "fonts-league-spartan",
     "fonts-courier-prime",
     "fonts-quicksand",
     "fonts-jura",
-    "fonts-beteckna",
 )
 APT_PACKAGES = (
     *HELDOUT_FONT_PACKAGES,
