@@ -177,7 +177,9 @@ def glyph_coverage(path: str) -> frozenset[str]:
 
 
 def missing_glyphs(fonts: Sequence[str], chars: str) -> dict[str, str]:
-    """Font -> the charset characters (space aside) it has no glyph for; covering fonts left out."""
+    """Font -> the charset characters (space aside) it has no glyph for; covering fonts left out.
+
+    Raises SynthError naming the characters of ``chars`` that no font in ``fonts`` can draw."""
     wanted = [char for char in chars if char != " "]
     missing = {}
     for font in fonts:
@@ -185,19 +187,14 @@ def missing_glyphs(fonts: Sequence[str], chars: str) -> dict[str, str]:
         lacking = "".join(char for char in wanted if char not in covered)
         if lacking:
             missing[font] = lacking
-    return missing
-
-
-def check_charset_drawable(fonts: Sequence[str], chars: str) -> None:
-    """SynthError naming the characters of ``chars`` that no font in ``fonts`` can draw."""
-    covered = frozenset().union(*map(glyph_coverage, fonts))
-    undrawable = "".join(char for char in chars if char != " " and char not in covered)
+    undrawable = "".join(c for c in wanted if all(c in missing.get(f, "") for f in fonts))
     if undrawable:
         names = ", ".join(Path(font).name for font in fonts)
         raise SynthError(
             f"no font has a glyph for {undrawable!r} of the charset (fonts: {names}); "
             "add a font that has them or leave them out of --charset"
         )
+    return missing
 
 
 def pick_font(rng: random.Random, text: str, fonts: Sequence[str]) -> str:
@@ -812,7 +809,8 @@ def generate(
     check_random_share(random_share)
     font_paths = resolve_fonts(fonts)
     plan = text_plan(charset)
-    check_charset_drawable(font_paths, plan.chars)
+    # A font without every charset glyph draws only the lines it can (pick_font): say which.
+    lacking = missing_glyphs(font_paths, plan.chars)
     out = Path(out_dir)
     images_dir = prepare_output_dir(out)
     labels_path, metadata_path = out / "labels.csv", out / "generation.json"
@@ -829,8 +827,6 @@ def generate(
     settings = generation_settings(count, seed, font_paths, charset, plan.chars)
     settings.update(min_tokens=min_tokens, max_tokens=max_tokens, max_chars=max_chars)
     settings.update(random_share=random_share)
-    # A font without every charset glyph draws only the lines it can (pick_font): say which.
-    lacking = missing_glyphs(font_paths, plan.chars)
     settings["fonts_missing_glyphs"] = {Path(font).name: chars for font, chars in lacking.items()}
     write_atomically(metadata_path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
     write_atomically(labels_path, "".join(rows))
