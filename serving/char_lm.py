@@ -409,10 +409,8 @@ def main(argv: list[str] | None = None) -> int:
             except (OSError, UnicodeDecodeError) as err:
                 print(f"error: {path}: cannot read: {err}", file=sys.stderr)
                 return 2
-            kept = [line.strip() for line in lines if line.strip()]
-            if read is words:  # a word list as --lexicon reads one: '#' starts a comment line
-                kept = [line for line in kept if not line.startswith("#")]
-            read += kept
+            read += [line.strip() for line in lines if line.strip()]
+    words = [word for word in words if not word.startswith("#")]  # comments, as in --lexicon
     if args.words:
         if not words:
             print(f"error: {', '.join(args.words)}: no words", file=sys.stderr)
