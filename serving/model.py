@@ -57,7 +57,9 @@ class Recognizer:
         self.alphabet: Alphabet
         self.config: CrnnConfig
         self.alphabet, self.config = export.read_assets(self.model_dir)
-        signatures = (loaded or tf.saved_model.load(self.model_dir)).signatures
+        if loaded is None:
+            loaded = tf.saved_model.load(self.model_dir)
+        signatures = loaded.signatures
         self._predict = signatures[SIGNATURE]
         if lm is not None:
             if LOG_PROBS_SIGNATURE not in signatures:

@@ -1,13 +1,14 @@
 """The serving CLIs' decoding options (``evaluate``, ``predict``, ``report``, ``server``), in
 one place.
 
-Importing this module does not import TensorFlow (``serving.model`` is imported when a
-recognizer is made).
+Importing this module does not import TensorFlow (``serving.model`` is imported when the
+options' files are loaded or a recognizer is made), so ``--help`` stays quick.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 from serving import char_lm
 
@@ -36,10 +37,38 @@ def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Decoding:
+    """What the decoding options ask for beyond the exported graph: a lexicon, a language model."""
+
+    lexicon: object | None = None  # a serving.lexicon.Lexicon
+    lm: char_lm.CharLM | None = None
+    lm_weight: float = char_lm.DEFAULT_WEIGHT
+    lm_bonus: float = char_lm.DEFAULT_BONUS
+
+    @property
+    def in_graph(self) -> bool:
+        """True when the exported decoder's output is used as it is."""
+        return self.lm is None and self.lexicon is None
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Decoding:
+        """The options' files, loaded; ValueError names a file that cannot be read."""
+        from serving.model import load_lexicon
+
+        lm = char_lm.CharLM.load(args.lm) if args.lm else None
+        return cls(load_lexicon(args.lexicon), lm, args.lm_weight, args.lm_bonus)
+
+    def recognizer(self, model_dir, loaded=None):
+        """A ``serving.model.Recognizer`` that decodes this way (``loaded``: see Recognizer)."""
+        from serving.model import Recognizer
+
+        return Recognizer(
+            model_dir, self.lexicon, self.lm, self.lm_weight, self.lm_bonus, loaded=loaded
+        )
+
+
 def recognizer_from_args(args: argparse.Namespace):
     """The ``serving.model.Recognizer`` the options ask for; ValueError names a file it cannot
     read."""
-    from serving.model import Recognizer, load_lexicon
-
-    lm = char_lm.CharLM.load(args.lm) if args.lm else None
-    return Recognizer(args.model, load_lexicon(args.lexicon), lm, args.lm_weight, args.lm_bonus)
+    return Decoding.from_args(args).recognizer(args.model)

@@ -48,13 +48,15 @@ import tornado.web
 import serving  # noqa: F401  (process set-up before TensorFlow)
 from components import serving_layout
 from components.ingest import inspect_image
-from serving import char_lm, options
+from serving import options
+from serving.options import Decoding
 
 log = logging.getLogger("serving.server")
 
 IMAGE_SIGNATURE = "predict_images"
 EXAMPLE_SIGNATURE = "serving_default"
 OUTPUTS = ("text", "confidence", "top_k_text", "top_k_log_prob")
+IN_GRAPH = Decoding()  # no --lm, no --lexicon: the exported decoder's output as it is
 
 
 class RequestError(Exception):
@@ -76,24 +78,10 @@ class Limits:
 # --- the model, reloaded when a new version is pushed -------------------------------------------
 
 
-@dataclass(frozen=True)
-class Decoding:
-    """How ``predict_images`` requests are decoded beyond the exported graph (--lm, --lexicon)."""
-
-    lm: char_lm.CharLM | None = None
-    lm_weight: float = char_lm.DEFAULT_WEIGHT
-    lm_bonus: float = char_lm.DEFAULT_BONUS
-    lexicon: object | None = None  # a serving.lexicon.Lexicon
-
-    @property
-    def in_graph(self) -> bool:
-        return self.lm is None and self.lexicon is None
-
-
 class LoadedModel:
     """One loaded SavedModel version and its signatures."""
 
-    def __init__(self, model_dir: str, decoding: Decoding = Decoding()):
+    def __init__(self, model_dir: str, decoding: Decoding = IN_GRAPH):
         import tensorflow as tf
 
         self.model_dir = model_dir
@@ -102,19 +90,8 @@ class LoadedModel:
         loaded = tf.saved_model.load(model_dir)
         self._loaded = loaded  # keeps the signatures' variables alive
         self.signatures = {name: loaded.signatures[name] for name in loaded.signatures}
-        self.recognizer = None
-        if not decoding.in_graph:
-            from serving.model import Recognizer
-
-            # ValueError for a version exported without predict_log_probs: it is not served.
-            self.recognizer = Recognizer(
-                model_dir,
-                decoding.lexicon,
-                decoding.lm,
-                decoding.lm_weight,
-                decoding.lm_bonus,
-                loaded=loaded,
-            )
+        # ValueError for a version exported without predict_log_probs (--lm): it is not served.
+        self.recognizer = None if decoding.in_graph else decoding.recognizer(model_dir, loaded)
 
     def run(self, signature: str, inputs: list[bytes]) -> dict:
         import tensorflow as tf
@@ -145,17 +122,18 @@ def prediction_outputs(predictions: list, top_paths: int) -> dict:
     log-probability -inf, as TensorFlow's beam search pads)."""
 
     def padded(values: tuple, fill) -> list:
-        return list(values[:top_paths]) + [fill] * (top_paths - len(values[:top_paths]))
+        kept = list(values[:top_paths])
+        return kept + [fill] * (top_paths - len(kept))
 
-    top_k_text = np.empty((len(predictions), top_paths), dtype=object)
-    top_k_text[:] = [padded(tuple(t.encode() for t in p.top_k), b"") for p in predictions]
     return {
         "text": np.array([p.text.encode() for p in predictions], dtype=object),
         "confidence": np.array([p.confidence for p in predictions], dtype=np.float32),
-        "top_k_text": top_k_text,
+        "top_k_text": np.array(
+            [padded(tuple(t.encode() for t in p.top_k), b"") for p in predictions], dtype=object
+        ),
         "top_k_log_prob": np.array(
             [padded(p.top_k_log_prob, -np.inf) for p in predictions], dtype=np.float32
-        ).reshape(len(predictions), top_paths),
+        ),
     }
 
 
@@ -167,7 +145,7 @@ def _spec(spec) -> dict:
 class ModelHolder:
     """The model currently served; ``refresh`` swaps in a newer pushed version."""
 
-    def __init__(self, path: str, decoding: Decoding = Decoding()):
+    def __init__(self, path: str, decoding: Decoding = IN_GRAPH):
         self.path, self.decoding = path, decoding
         self.model = LoadedModel(serving_layout.resolve_model_dir(path), decoding)
         self._lock = threading.Lock()
@@ -418,7 +396,7 @@ def serve(args: argparse.Namespace) -> None:
         max_image_pixels=args.max_image_pixels,
         timeout_seconds=args.timeout,
     )
-    holder = ModelHolder(args.model, decoding_from_args(args))
+    holder = ModelHolder(args.model, Decoding.from_args(args))
     state = ServerState(
         args.name, holder, Batcher(holder, args.max_batch, args.batch_wait_ms / 1000), limits
     )
@@ -446,14 +424,6 @@ def serve(args: argparse.Namespace) -> None:
     )
     print(f"listening on http://{args.host}:{args.port}/v1/models/{args.name}", flush=True)
     loop.start()
-
-
-def decoding_from_args(args: argparse.Namespace) -> Decoding:
-    """The --lm/--lexicon options as a Decoding; ValueError names a file that cannot be read."""
-    from serving.model import load_lexicon
-
-    lm = char_lm.CharLM.load(args.lm) if args.lm else None
-    return Decoding(lm, args.lm_weight, args.lm_bonus, load_lexicon(args.lexicon))
 
 
 def main(argv: list[str] | None = None) -> int:
