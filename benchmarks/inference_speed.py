@@ -175,7 +175,7 @@ def _runs(values: Sequence[float]) -> str:
     return ", ".join(f"{value:.1f}" for value in values)
 
 
-def section(m: Measurements, command: str, machine: str, date: str) -> str:
+def section(m: Measurements, command: str, machine: str, date: str, note: str = "") -> str:
     """The BENCHMARKS.md section for ``m``."""
     tess = m.tesseract
     rows = []
@@ -288,6 +288,7 @@ def section(m: Measurements, command: str, machine: str, date: str) -> str:
         "- versions: " + ", ".join(f"{name} {value}" for name, value in m.versions.items()),
         f"- date: {date}",
         f"- held-out set: `{m.heldout}`",
+        *([f"- note: {note}"] if note else []),
     ]
     if m.repeats < 5:
         lines.append(f"- only {m.repeats} timed runs: issue 7 asks for the median of >= 5")
@@ -495,6 +496,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--charset", default="lower", help="held-out charset (default lower)")
     parser.add_argument("--seed", type=int, default=2024, help="held-out set seed")
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    parser.add_argument(
+        "--note", default="", help="a line added to the section (e.g. which model this is)"
+    )
     args = parser.parse_args(argv)
     if args.lines < BATCH or args.batch1_lines < 1 or args.repeats < 1:
         parser.error(f"--lines must be at least {BATCH}; --batch1-lines and --repeats at least 1")
@@ -502,7 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     pinning = report.pin_tensorflow(1)  # before TensorFlow runs anything
     with tempfile.TemporaryDirectory(prefix="inference_speed_") as tmp:
         m = measure(args, pinning, tmp)
-    markdown = section(m, report.this_command(__spec__), report.machine(), report.today())
+    markdown = section(
+        m, report.this_command(__spec__), report.machine(), report.today(), args.note
+    )
     print(markdown)
     if args.write:
         report.write_section(SECTION, markdown)

@@ -99,6 +99,12 @@ def test_section_reports_medians_ratios_and_targets():
     assert "- versions: TensorFlow 2.16.2, onnxruntime 1.23.2, Tesseract 5.3.0" in text
     assert "`/models/serving/17`" in text
     assert "issue 7 asks for the median" not in text
+    assert "- note:" not in text
+
+
+def test_section_carries_a_note_when_given():
+    text = speed.section(measurements(), "c", "m", "d", note="a trial model, not the profile's")
+    assert text.endswith("\n- note: a trial model, not the profile's")
 
 
 def test_section_says_when_fewer_than_five_runs():
