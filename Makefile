@@ -17,8 +17,12 @@ setup:  ## Create .venv (Python 3.10) holding exactly requirements.txt; a no-op 
 run: setup  ## Set-up, then the whole pipeline on the embedded synthetic data (ARGS=... for more).
 	$(PY) local_runner.py $(ARGS)
 
-test: setup  ## Set-up, then every test.
-	$(PY) -m pytest $(PYTEST_ARGS)
+# The suite runs in TEST_WORKERS processes (pytest-xdist), a test file each at a time, so a file's
+# module fixtures are built once; session fixtures are built once per process. TEST_WORKERS=0
+# runs it in this process alone (what a debugger or `-x` wants).
+TEST_WORKERS ?= 2
+test: setup  ## Set-up, then every test (in TEST_WORKERS=2 processes; PYTEST_ARGS=... for more).
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Each benchmark rewrites its own section of BENCHMARKS.md, in this order (the comparison with
 # Tesseract first): `accuracy` trains the standard profile into STANDARD_DIR, and the inference and
