@@ -269,6 +269,14 @@ class TrainingConfig(_Section):
         description="float16 compute on GPUs, bfloat16 on CPUs with AVX512_BF16 or AMX "
         "(LSTMs stay float32); float32 elsewhere.",
     )
+    ema_momentum: float | None = Field(
+        None,
+        gt=0.0,
+        lt=1.0,
+        description="Evaluate, keep and export an exponential moving average of the weights "
+        "(Adam's use_ema; 0.999 averages about the last 1,000 steps, starting from the initial "
+        "weights); None = the raw weights.",
+    )
     warm_start: bool = Field(True, description="Start from the latest pushed model if compatible.")
     seed: int = 42
 

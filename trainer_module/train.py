@@ -228,12 +228,67 @@ class ProgressLog(tf.keras.callbacks.Callback):
 
 
 def build_trainer(config: CrnnConfig, alphabet: Alphabet, total_steps: int) -> CTCTrainer:
-    """Recognizer + CTC trainer compiled with Adam and the configured schedule (call inside the
-    strategy's scope)."""
+    """Recognizer + CTC trainer compiled with Adam and the configured schedule, keeping a moving
+    average of the weights with ``training.ema_momentum`` (call inside the strategy's scope)."""
     recognizer = build_recognizer(config.model, alphabet.num_classes)
     trainer = CTCTrainer(recognizer)
-    trainer.compile(optimizer=tf.keras.optimizers.Adam(learning_rate(config.training, total_steps)))
+    momentum = config.training.ema_momentum
+    optimizer = tf.keras.optimizers.Adam(
+        learning_rate(config.training, total_steps),
+        use_ema=momentum is not None,
+        ema_momentum=momentum or 0.99,
+    )
+    trainer.compile(optimizer=optimizer)
     return trainer
+
+
+def swap_averaged_weights(model: tf.keras.Model) -> bool:
+    """Exchange the model's trainable weights with the moving averages its optimizer keeps
+    (``use_ema``); a second call undoes the first. False (nothing done) when the optimizer keeps
+    no averages or has not made them yet (before the first step)."""
+    optimizer = getattr(model.optimizer, "inner_optimizer", model.optimizer)
+    averages = getattr(optimizer, "_model_variables_moving_average", None)
+    if not getattr(optimizer, "use_ema", False) or not averages:
+        return False
+    for variable in model.trainable_variables:
+        average = averages[optimizer._index_dict[optimizer._var_key(variable)]]
+        raw = tf.identity(variable)
+        variable.assign(average)
+        average.assign(raw)
+    return True
+
+
+class AveragedWeights(tf.keras.callbacks.Callback):
+    """With ``training.ema_momentum``, what is evaluated, kept as the best epoch and exported is
+    the moving average of the weights, while training steps the raw ones. This callback, first
+    in the list, puts the averages into the model when an evaluation begins; its ``swap_back``,
+    after EarlyStopping has copied the evaluated weights and before BackupAndRestore saves the
+    raw ones (with their averages), puts them back at the end of the epoch. After the last step
+    ``Model.fit`` writes the averages into the model (``finalize_variable_values``), and
+    EarlyStopping then restores the best evaluated averages."""
+
+    def __init__(self):
+        super().__init__()
+        self.swapped = False
+        self.swap_back = _SwapBack(self)
+
+    def on_test_begin(self, logs=None):
+        if not self.swapped:
+            self.swapped = swap_averaged_weights(self.model)
+
+    def restore_raw(self) -> None:
+        if self.swapped:
+            swap_averaged_weights(self.model)
+            self.swapped = False
+
+
+class _SwapBack(tf.keras.callbacks.Callback):
+    def __init__(self, averaged: AveragedWeights):
+        super().__init__()
+        self.averaged = averaged
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.averaged.restore_raw()
 
 
 @dataclass
@@ -256,11 +311,13 @@ def fit(
 
     ``run_dir`` receives TensorBoard logs (``logs/``) and the backup that BackupAndRestore
     resumes from (``backup/``). The weights of the epoch with the best eval CER are restored at
-    the end.
+    the end. With ``training.ema_momentum`` the weights evaluated, restored and left in the
+    model are the moving averages (``AveragedWeights``).
     """
     run_dir = Path(run_dir)
+    averaged = AveragedWeights() if config.training.ema_momentum is not None else None
     callbacks = [
-        tf.keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+        *([averaged] if averaged else []),
         tf.keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"),
         ProgressLog(schedule, config.training.batch_size),
     ]
@@ -273,6 +330,9 @@ def fit(
                 restore_best_weights=True,
             )
         )
+    if averaged:
+        callbacks.append(averaged.swap_back)
+    callbacks.append(tf.keras.callbacks.BackupAndRestore(str(run_dir / "backup")))
     started = time.perf_counter()
     history = trainer.fit(
         train_data,

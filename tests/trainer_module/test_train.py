@@ -193,6 +193,57 @@ def test_a_killed_training_resumes_from_its_backup(lines_dir, tmp_path):
     assert int(resumed.optimizer.iterations) == 6
 
 
+def _values(variables):
+    return [variable.numpy().copy() for variable in variables]
+
+
+def test_the_averaged_weights_swap_in_and_back(lines_dir):
+    config = small_config("training.ema_momentum=0.5", "augmentation.enabled=false")
+    rows = data.read_csv_rows(lines_dir / "labels.csv")[:8]
+    alphabet = Alphabet.from_labels([r.label for r in rows], config.alphabet)
+    trainer = train.build_trainer(config, alphabet, total_steps=2)
+    assert not train.swap_averaged_weights(trainer)  # no averages before the first step
+    inputs, labels = next(iter(data.csv_dataset(rows, alphabet, config, 8, training=False)))
+    weights = [_values(trainer.trainable_variables)]
+    for _ in range(2):
+        trainer.train_on_batch(inputs, labels)
+        weights.append(_values(trainer.trainable_variables))
+    assert train.swap_averaged_weights(trainer)
+    # The average starts at the initial weights: 0.5 * (0.5 * w0 + 0.5 * w1) + 0.5 * w2.
+    for average, w0, w1, w2 in zip(_values(trainer.trainable_variables), *weights, strict=True):
+        np.testing.assert_allclose(average, 0.25 * w0 + 0.25 * w1 + 0.5 * w2, rtol=1e-5, atol=1e-6)
+    assert train.swap_averaged_weights(trainer)
+    for mine, raw in zip(_values(trainer.trainable_variables), weights[-1], strict=True):
+        np.testing.assert_array_equal(mine, raw)
+
+
+def test_weight_averaging_evaluates_keeps_and_exports_the_averages(lines_dir, tmp_path):
+    """``training.ema_momentum``: the model fit leaves is the optimizer's moving average, and it
+    is what the evaluations measured (the raw weights would read a different loss)."""
+    config = small_config(
+        "training.ema_momentum=0.9",
+        "training.train_steps=200",
+        "training.steps_per_evaluation=100",
+        "augmentation.enabled=false",
+    )
+    rows = data.read_csv_rows(lines_dir / "labels.csv")
+    alphabet = Alphabet.from_labels([r.label for r in rows], config.alphabet)
+    train_data = data.csv_dataset(rows, alphabet, config, 16, training=True)
+    eval_data = data.csv_dataset(rows, alphabet, config, 64, training=False)
+    schedule = train.Schedule.plan(config.training)
+    trainer = train.build_trainer(config, alphabet, schedule.total_steps)
+    result = train.fit(trainer, train_data, eval_data, config, schedule, tmp_path)
+    history = result.history
+    assert history["val_cer"][-1] < history["val_cer"][0], history  # learning; the last is kept
+    kept = _values(trainer.trainable_variables)
+    assert train.swap_averaged_weights(trainer)  # the averages are what the model holds
+    for mine, average in zip(kept, _values(trainer.trainable_variables), strict=True):
+        np.testing.assert_array_equal(mine, average)
+    logs = trainer.evaluate(eval_data, return_dict=True, verbose=0)
+    assert logs["loss"] == pytest.approx(history["val_loss"][-1], rel=1e-4)
+    assert logs["cer"] == pytest.approx(history["val_cer"][-1], abs=1e-6)
+
+
 def test_mixed_precision_takes_what_the_hardware_runs_faster(caplog):
     mixed = small_config("training.mixed_precision=true").training
     assert train.precision_policy(small_config().training, gpu=True, cpu_bf16=True) == "float32"
