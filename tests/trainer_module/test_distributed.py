@@ -32,7 +32,8 @@ eval_data = strategy.experimental_distribute_dataset(
 schedule = train.Schedule.plan(config.training)
 with strategy.scope():
     trainer = train.build_trainer(config, alphabet, schedule.total_steps)
-result = train.fit(trainer, dataset, eval_data, config, schedule, sys.argv[2])
+# a distributed dataset needs its step count: the 64 lines are 2 batches of 32
+result = train.fit(trainer, dataset, eval_data, config, schedule, sys.argv[2], eval_steps=2)
 print(json.dumps({"replicas": strategy.num_replicas_in_sync,
                   "devices": list(strategy.extended.worker_devices),
                   "loss": result.history["loss"], "val_cer": result.history["val_cer"],
