@@ -274,8 +274,9 @@ class TrainingConfig(_Section):
         gt=0.0,
         lt=1.0,
         description="Evaluate, keep and export an exponential moving average of the weights "
-        "(Adam's use_ema; 0.999 averages about the last 1,000 steps, starting from the initial "
-        "weights); None = the raw weights.",
+        "(Adam's use_ema; 0.999 averages about the last 1,000 steps; the momentum ramps up as "
+        "min(m, (1 + t) / (10 + t)) at step t, as tf.train.ExponentialMovingAverage's "
+        "num_updates does); None = the raw weights.",
     )
     warm_start: bool = Field(True, description="Start from the latest pushed model if compatible.")
     seed: int = 42

@@ -209,9 +209,13 @@ def test_the_averaged_weights_swap_in_and_back(lines_dir):
         trainer.train_on_batch(inputs, labels)
         weights.append(_values(trainer.trainable_variables))
     assert train.swap_averaged_weights(trainer)
-    # The average starts at the initial weights: 0.5 * (0.5 * w0 + 0.5 * w1) + 0.5 * w2.
-    for average, w0, w1, w2 in zip(_values(trainer.trainable_variables), *weights, strict=True):
-        np.testing.assert_allclose(average, 0.25 * w0 + 0.25 * w1 + 0.5 * w2, rtol=1e-5, atol=1e-6)
+    # The momentum ramps up from the initial weights as min(0.5, (1 + t) / (10 + t)) at step t:
+    # 1/10 at the first step, 2/11 at the second.
+    first = [0.1 * w0 + 0.9 * w1 for w0, w1 in zip(weights[0], weights[1], strict=True)]
+    for average, a1, w2 in zip(
+        _values(trainer.trainable_variables), first, weights[2], strict=True
+    ):
+        np.testing.assert_allclose(average, 2 / 11 * a1 + 9 / 11 * w2, rtol=1e-5, atol=1e-6)
     assert train.swap_averaged_weights(trainer)
     for mine, raw in zip(_values(trainer.trainable_variables), weights[-1], strict=True):
         np.testing.assert_array_equal(mine, raw)
