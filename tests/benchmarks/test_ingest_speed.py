@@ -89,8 +89,8 @@ def test_the_floor_breakdown_times_each_stage_of_the_plain_loop(tmp_path, small_
     assert set(breakdown) == set(ingest_speed.STAGES)
     # gzip is a difference of two writes: on 8 lines it is within timing noise of 0.
     assert all(breakdown[stage] > 0 for stage in ingest_speed.STAGES if stage != "gzip")
-    # The decode and the gzip are parts of the stages that contain them.
-    assert breakdown["decode"] < breakdown["checks"]
+    # The gzip is the gzipped write less the plain one. (The decode is most of the checks, but
+    # timed once each on 8 lines the two are within noise of each other: no order asserted.)
     assert breakdown["gzip"] < breakdown["write"]
     # The stage's output is a real gzipped TFRecord file of the 8 accepted lines.
     assert len(read_records([tmp_path / "out" / "breakdown.tfrecord.gz"])) == 8
