@@ -237,9 +237,7 @@ class AveragingAdam(tf.keras.optimizers.Adam):
         if not self.use_ema:
             return
         step = tf.cast(self.iterations, tf.float32)
-        momentum = tf.minimum(
-            tf.constant(self.ema_momentum, tf.float32), (1.0 + step) / (10.0 + step)
-        )
+        momentum = tf.minimum(self.ema_momentum, (1.0 + step) / (10.0 + step))
 
         def update(average, variable):
             average.assign(momentum * average + (1.0 - momentum) * variable)
@@ -259,10 +257,11 @@ def build_trainer(config: CrnnConfig, alphabet: Alphabet, total_steps: int) -> C
     recognizer = build_recognizer(config.model, alphabet.num_classes)
     trainer = CTCTrainer(recognizer)
     momentum = config.training.ema_momentum
-    optimizer = (AveragingAdam if momentum is not None else tf.keras.optimizers.Adam)(
-        learning_rate(config.training, total_steps),
-        **({"use_ema": True, "ema_momentum": momentum} if momentum is not None else {}),
-    )
+    schedule = learning_rate(config.training, total_steps)
+    if momentum is None:
+        optimizer = tf.keras.optimizers.Adam(schedule)
+    else:
+        optimizer = AveragingAdam(schedule, use_ema=True, ema_momentum=momentum)
     trainer.compile(optimizer=optimizer)
     return trainer
 
