@@ -21,10 +21,12 @@ import gzip
 import json
 import logging
 import os
+import struct
 from collections import Counter
 from typing import Any
 
 import apache_beam as beam
+import google_crc32c
 import tensorflow as tf
 from apache_beam.io import tfrecordio
 from apache_beam.io.filesystem import CompressionTypes
@@ -181,7 +183,11 @@ def _WriteSplit(records: beam.PCollection, split_uri: str, gzip_level: int) -> b
 
 class _GzipTFRecordSink(tfrecordio._TFRecordSink):
     """Beam's TFRecord sink (what ``beam.io.WriteToTFRecord`` writes with) whose files are
-    gzipped at a chosen zlib level: Beam's own gzip files are always at zlib's default."""
+    gzipped at a chosen zlib level: Beam's own gzip files are always at zlib's default.
+
+    Records are framed as Beam frames them, with the checksums from ``google_crc32c`` (the CPU's
+    CRC32C instruction): Beam looks for python-snappy's and, without it, computes them with
+    ``crcmod``'s table, 16 us for a 5 KB line image against 0.6 us."""
 
     def __init__(self, prefix: str, gzip_level: int):
         super().__init__(
@@ -196,6 +202,16 @@ class _GzipTFRecordSink(tfrecordio._TFRecordSink):
 
     def open(self, temp_path):
         return _GzipFile(super().open(temp_path), self.gzip_level)
+
+    def write_encoded_record(self, file_handle, value: bytes) -> None:
+        length = struct.pack("<Q", len(value))
+        file_handle.write(b"".join((length, _masked_crc(length), value, _masked_crc(value))))
+
+
+def _masked_crc(data: bytes) -> bytes:
+    """The TFRecord checksum of ``data``, packed as it is written."""
+    masked = tfrecordio._TFRecordUtil._masked_crc32c(data, crc32c_fn=google_crc32c.value)
+    return struct.pack("<I", masked)
 
 
 class _GzipFile(gzip.GzipFile):

@@ -1,17 +1,24 @@
 """CsvImageExampleGen through TFX and Beam: quarantine, counts, limits, spans, runner modes."""
 
+import io
 import json
 from pathlib import Path
 
 import pytest
 import tensorflow as tf
+from apache_beam.io import tfrecordio
 from PIL import Image
 from test_ingest import png
 from tfx import v1 as tfx
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.proto import example_gen_pb2
 
-from components.csv_example_gen import REPORT_FILE, CsvImageExampleGen, quarantine_file
+from components.csv_example_gen import (
+    REPORT_FILE,
+    CsvImageExampleGen,
+    _GzipTFRecordSink,
+    quarantine_file,
+)
 from components.ingest import IngestOptions, Reason
 from pipeline.config import load_config
 
@@ -217,3 +224,15 @@ def test_gzip_level_sets_how_hard_the_examples_are_deflated(tmp_path, lines_dir)
     assert written[0]["examples"] == written[6]["examples"]
     assert written[0]["bytes"] > written[0]["records"]  # stored: records plus framing
     assert written[6]["bytes"] < 0.8 * written[0]["bytes"]  # deflated (noisy lines: ~35%)
+
+
+def test_the_writer_frames_records_as_beams_tfrecord_writer_does(tmp_path):
+    """Its own checksum function, Beam's framing byte for byte (TensorFlow's reader checks both
+    checksums of every record it reads, as the tests above do)."""
+    sink = _GzipTFRecordSink(str(tmp_path / "data"), 0)
+    ours, beams = io.BytesIO(), io.BytesIO()
+    for record in (b"", b"x", bytes(range(256)) * 21):
+        sink.write_encoded_record(ours, record)
+        tfrecordio._TFRecordUtil.write_record(beams, record)
+    assert ours.getvalue() == beams.getvalue()
+    assert len(ours.getvalue()) == 3 * 16 + 1 + 256 * 21
