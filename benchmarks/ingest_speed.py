@@ -382,6 +382,12 @@ def summarize(times: dict[str, dict[str, list]], lines: int, small: int) -> list
     return results
 
 
+def _figure(value: float, spec: str) -> str:
+    """``value`` formatted, or "-" where there is none (NaN: a steady state whose small runs
+    took longer than its large ones)."""
+    return "-" if value != value else format(value, spec)
+
+
 def markdown(
     results: list[dict],
     lines: int,
@@ -402,8 +408,8 @@ def markdown(
             f"{r['lines_per_second']:,.0f}",
             f"{r['lines_per_second'] / floor['lines_per_second']:.2f}",
             f"{r['fixed_seconds']:.2f}",
-            f"{r['steady_lines_per_second']:,.0f}",
-            f"{r['steady_lines_per_second'] / floor['steady_lines_per_second']:.2f}",
+            _figure(r["steady_lines_per_second"], ",.0f"),
+            _figure(r["steady_lines_per_second"] / floor["steady_lines_per_second"], ".2f"),
         ]
         for r in results
     ]
@@ -446,10 +452,16 @@ def markdown(
         f"{best:,.0f} lines/s total, {best_steady:,.0f} lines/s steady state)",
     ]
     facts += [
-        f"  - {r['way']}: its fixed cost ({r['fixed_seconds']:.1f} s) is most of its "
-        f"{lines:,}-line run ({r['seconds']:.1f} s), so its steady state "
-        f"({r['steady_lines_per_second']:,.0f} lines/s) is a difference of two long, varying "
-        "times and is not counted here; a larger `--lines` would measure it"
+        f"  - {r['way']}: its fixed cost ({r['fixed_seconds']:.1f} s) is "
+        + ("most of" if r["fixed_seconds"] < r["seconds"] else "as long as")
+        + f" its {lines:,}-line run ({r['seconds']:.1f} s), so its steady state "
+        + (
+            f"({r['steady_lines_per_second']:,.0f} lines/s) is a difference of two long, "
+            "varying times and is not counted here"
+            if r["steady_lines_per_second"] == r["steady_lines_per_second"]
+            else f"cannot be told from it (its {small}-line runs took longer)"
+        )
+        + "; a larger `--lines` would measure it"
         for r in results[1:]
         if r not in measured
     ]

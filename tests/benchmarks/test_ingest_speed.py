@@ -162,6 +162,14 @@ def test_summary_figures_and_the_verdict_against_the_target():
     assert "**not reached**" in text
     assert "ExampleGen, 2 workers: its fixed cost (26.0 s) is most of its 4,050-line run" in text
     assert "steady state (1,000 lines/s) is a difference of two long" in text
+    times["ExampleGen, 2 workers"] = {"large": runs(29), "small": runs(30)}  # no steady state
+    text = ingest_speed.markdown(
+        ingest_speed.summarize(times, 4050, 50), 4050, 50, 1, "python -m benchmarks.ingest_speed"
+    )
+    assert "| ExampleGen, 2 workers | 29.00 | 140 | 0.07 | 30.00 | - | - |" in text
+    assert "fixed cost (30.0 s) is as long as its 4,050-line run (29.0 s)" in text
+    assert "steady state cannot be told from it (its 50-line runs took longer)" in text
+    assert "nan" not in text
     times["ExampleGen, 2 workers"] = {"large": runs(21.6), "small": runs(20)}  # 2,500 steady
     text = ingest_speed.markdown(
         ingest_speed.summarize(times, 4050, 50), 4050, 50, 1, "python -m benchmarks.ingest_speed"
