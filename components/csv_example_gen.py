@@ -208,10 +208,16 @@ class _GzipTFRecordSink(tfrecordio._TFRecordSink):
         file_handle.write(b"".join((length, _masked_crc(length), value, _masked_crc(value))))
 
 
+# google-crc32c's pure-Python fallback (a platform without its wheel's C extension) is slower
+# than Beam's own choice, so it is taken only with the extension.
+_CRC32C = (
+    google_crc32c.value if google_crc32c.implementation == "c" else tfrecordio._default_crc32c_fn
+)
+
+
 def _masked_crc(data: bytes) -> bytes:
     """The TFRecord checksum of ``data``, packed as it is written."""
-    masked = tfrecordio._TFRecordUtil._masked_crc32c(data, crc32c_fn=google_crc32c.value)
-    return struct.pack("<I", masked)
+    return struct.pack("<I", tfrecordio._TFRecordUtil._masked_crc32c(data, crc32c_fn=_CRC32C))
 
 
 class _GzipFile(gzip.GzipFile):

@@ -4,6 +4,7 @@ import io
 import json
 from pathlib import Path
 
+import google_crc32c
 import pytest
 import tensorflow as tf
 from apache_beam.io import tfrecordio
@@ -13,6 +14,7 @@ from tfx import v1 as tfx
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.proto import example_gen_pb2
 
+from components import csv_example_gen
 from components.csv_example_gen import (
     REPORT_FILE,
     CsvImageExampleGen,
@@ -236,3 +238,5 @@ def test_the_writer_frames_records_as_beams_tfrecord_writer_does(tmp_path):
         tfrecordio._TFRecordUtil.write_record(beams, record)
     assert ours.getvalue() == beams.getvalue()
     assert len(ours.getvalue()) == 3 * 16 + 1 + 256 * 21
+    # The locked wheel's C extension (hardware CRC32C) is what computes them here.
+    assert csv_example_gen._CRC32C is google_crc32c.value
