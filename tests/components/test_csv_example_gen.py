@@ -2,8 +2,10 @@
 
 import io
 import json
+import struct
 from pathlib import Path
 
+import crcmod.predefined
 import google_crc32c
 import pytest
 import tensorflow as tf
@@ -14,7 +16,6 @@ from tfx import v1 as tfx
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.proto import example_gen_pb2
 
-from components import csv_example_gen
 from components.csv_example_gen import (
     REPORT_FILE,
     CsvImageExampleGen,
@@ -229,14 +230,22 @@ def test_gzip_level_sets_how_hard_the_examples_are_deflated(tmp_path, lines_dir)
 
 
 def test_the_writer_frames_records_as_beams_tfrecord_writer_does(tmp_path):
-    """Its own checksum function, Beam's framing byte for byte (TensorFlow's reader checks both
-    checksums of every record it reads, as the tests above do)."""
+    """Importing the ExampleGen gives Beam's TFRecord I/O the hardware CRC32C; the sink's records
+    are byte for byte what Beam frames with its own fallback, crcmod's table (TensorFlow's
+    reader checks both checksums of every record it reads, as the tests above do)."""
+    crcmod_crc32c = crcmod.predefined.mkPredefinedCrcFun("crc-32c")
+
+    def masked(data: bytes) -> bytes:
+        crc = tfrecordio._TFRecordUtil._masked_crc32c(data, crc32c_fn=crcmod_crc32c)
+        return struct.pack("<I", crc)
+
     sink = _GzipTFRecordSink(str(tmp_path / "data"), 0)
     ours, beams = io.BytesIO(), io.BytesIO()
     for record in (b"", b"x", bytes(range(256)) * 21):
         sink.write_encoded_record(ours, record)
-        tfrecordio._TFRecordUtil.write_record(beams, record)
+        length = struct.pack("<Q", len(record))
+        beams.write(length + masked(length) + record + masked(record))
     assert ours.getvalue() == beams.getvalue()
     assert len(ours.getvalue()) == 3 * 16 + 1 + 256 * 21
     # The locked wheel's C extension (hardware CRC32C) is what computes them here.
-    assert csv_example_gen._CRC32C is google_crc32c.value
+    assert tfrecordio._default_crc32c_fn.fn is google_crc32c.value
