@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 import shutil
 import sys
@@ -385,7 +386,24 @@ def summarize(times: dict[str, dict[str, list]], lines: int, small: int) -> list
 def _figure(value: float, spec: str) -> str:
     """``value`` formatted, or "-" where there is none (NaN: a steady state whose small runs
     took longer than its large ones)."""
-    return "-" if value != value else format(value, spec)
+    return "-" if math.isnan(value) else format(value, spec)
+
+
+def _uncounted_steady_state(r: dict, lines: int, small: int) -> str:
+    """Why a way's steady state is not counted: its fixed cost is most of its run (or longer)."""
+    steady = r["steady_lines_per_second"]
+    share = "most of" if r["fixed_seconds"] < r["seconds"] else "as long as"
+    verdict = (
+        f"cannot be told from it (its {small}-line runs took longer)"
+        if math.isnan(steady)
+        else f"({steady:,.0f} lines/s) is a difference of two long, varying times and is not "
+        "counted here"
+    )
+    return (
+        f"  - {r['way']}: its fixed cost ({r['fixed_seconds']:.1f} s) is {share} its "
+        f"{lines:,}-line run ({r['seconds']:.1f} s), so its steady state {verdict}; a larger "
+        "`--lines` would measure it"
+    )
 
 
 def markdown(
@@ -451,20 +469,7 @@ def markdown(
         f"- target (issue 7): >= {TARGET:,} lines/s on 2 cores: **{verdict}** (best ExampleGen: "
         f"{best:,.0f} lines/s total, {best_steady:,.0f} lines/s steady state)",
     ]
-    facts += [
-        f"  - {r['way']}: its fixed cost ({r['fixed_seconds']:.1f} s) is "
-        + ("most of" if r["fixed_seconds"] < r["seconds"] else "as long as")
-        + f" its {lines:,}-line run ({r['seconds']:.1f} s), so its steady state "
-        + (
-            f"({r['steady_lines_per_second']:,.0f} lines/s) is a difference of two long, "
-            "varying times and is not counted here"
-            if r["steady_lines_per_second"] == r["steady_lines_per_second"]
-            else f"cannot be told from it (its {small}-line runs took longer)"
-        )
-        + "; a larger `--lines` would measure it"
-        for r in results[1:]
-        if r not in measured
-    ]
+    facts += [_uncounted_steady_state(r, lines, small) for r in results[1:] if r not in measured]
     if verdict == "reached in steady state only":
         fast = max(measured, key=lambda r: r["steady_lines_per_second"])
         steady, fixed = fast["steady_lines_per_second"], fast["fixed_seconds"]
