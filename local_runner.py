@@ -148,7 +148,7 @@ def fingerprint_files(directory: str) -> str:
 
 def synthetic_data(config, output_dir: Path) -> Path:
     """The embedded data set: generated once per (charset, count, seed, max_chars, fonts, random
-    share, generator version)."""
+    share and style, generator version)."""
     from tools import synth_lines
 
     synthetic = config.data.synthetic
@@ -157,6 +157,8 @@ def synthetic_data(config, output_dir: Path) -> Path:
         name += "-fonts" + hashlib.sha256("\n".join(synthetic.fonts).encode()).hexdigest()[:8]
     if synthetic.random_share:
         name += f"-random{synthetic.random_share:g}"
+        if synthetic.random_style != "uniform":
+            name += f"-{synthetic.random_style}"
     # A newer generator draws other images from the same settings: never reuse an older set.
     name += f"-v{synth_lines.GENERATOR_VERSION}"
     directory = output_dir / "data" / name
@@ -170,6 +172,7 @@ def synthetic_data(config, output_dir: Path) -> Path:
             charset=synthetic.charset,
             max_chars=synthetic.max_chars,
             random_share=synthetic.random_share,
+            random_style=synthetic.random_style,
         )
         log.info("%d lines in %.1f s", summary["count"], summary["seconds"])
         for font, chars in summary["fonts_missing_glyphs"].items():

@@ -149,7 +149,7 @@ def evaluate_systems(model_dir: str, labels_csv: Path, texts: list[str]) -> dict
     }
 
 
-def letters_beside_digits(random_share: float) -> str:
+def letters_beside_digits(random_share: float, random_style: str = "uniform") -> str:
     """Where the standard profile's training texts put letters beside digits, and where not."""
     held_out = "the held-out set's forms (`1920s`, `832khz`, serials)"
     if not random_share:
@@ -157,10 +157,29 @@ def letters_beside_digits(random_share: float) -> str:
             "The training texts keep letters and digits in separate tokens, apart from a few "
             f"codes (`tools.synth_lines.TOKEN_FORMATS`), while {held_out} mix them."
         )
+    drawn = {
+        "uniform": "each character drawn from the whole charset",
+        "runs": "runs of letters and runs of digits",
+    }[random_style]
     return (
         f"The training texts mix letters and digits in random strings ({random_share:.0%} of "
-        "tokens, `data.synthetic.random_share`) and a few codes "
-        f"(`tools.synth_lines.TOKEN_FORMATS`), in none of {held_out}."
+        f"tokens, `data.synthetic.random_share`; {drawn}, `random_style` {random_style}) and a "
+        f"few codes (`tools.synth_lines.TOKEN_FORMATS`), in none of {held_out}."
+    )
+
+
+def geometry(config) -> str:
+    """The profile's model and precision in words: line height and width, filters, LSTMs."""
+    model = config.model
+    filters = "-".join(str(layer.filters) for layer in model.conv_layers)
+    precision = (
+        "bfloat16 where the CPU has it (`training.mixed_precision`)"
+        if config.training.mixed_precision
+        else "float32"
+    )
+    return (
+        f"lines resized to {model.input_height} px high and up to {model.max_width} px wide, "
+        f"convolutions of {filters} filters, LSTMs of {model.rnn_units}, trained in {precision}"
     )
 
 
@@ -346,8 +365,8 @@ def markdown(
         f"{font_count(config)} fonts from DejaVu and {font_folder_count(config) - 1} "
         "other font folders (none a held-out font), "
         f"{training.train_steps} steps of batch {training.batch_size}, through the real "
-        "pipeline). Everyone's output is normalised the same way (whitespace collapsed, lower "
-        "case).",
+        f"pipeline; {geometry(config)}). Everyone's output is normalised the same way "
+        "(whitespace collapsed, lower case).",
         "",
         report.markdown_table(["system", "CER", "line accuracy", "lines"], rows),
         "",
@@ -377,7 +396,9 @@ def markdown(
         f"- letters read as digits or digits as letters: {my_letter_digit} of this model's "
         f"{my_errors} character errors ({my_letter_digit / max(my_errors, 1):.0%}); "
         f"{best_tesseract}: {letter_digit_errors(theirs)} of {their_errors}. "
-        + letters_beside_digits(config.data.synthetic.random_share),
+        + letters_beside_digits(
+            config.data.synthetic.random_share, config.data.synthetic.random_style
+        ),
         "- **Goal** (issue 7): CER on the held-out set at or below Tesseract's best "
         f"configuration. This model is {verdict}.",
         f"- **Lexicon decoding** (`--lexicon`, issue 6): in-lexicon {percent(plain)} -> "

@@ -49,6 +49,11 @@ class SyntheticDataConfig(_Section):
         description="Share of tokens that are random strings of charset characters (letters "
         "beside digits in no word's order) instead of words, numbers, dates and codes.",
     )
+    random_style: Literal["uniform", "runs"] = Field(
+        "uniform",
+        description="How the random strings are drawn: 'uniform' (each character from the whole "
+        "charset) or 'runs' (runs of letters and runs of digits: ab12.7kq).",
+    )
 
 
 class DataConfig(_Section):
@@ -216,6 +221,17 @@ class StretchConfig(_Switch):
     upper: float = Field(1.2, ge=1.0, le=3.0, description="Widest scale (above 1 stretches).")
 
 
+class StrokeConfig(_Switch):
+    """Stroke weight per line: the ink grown or thinned by one pixel (a grey-level dilation or
+    erosion over a 2x2 window), for faces bolder or lighter than the training fonts. Off unless
+    a config turns it on."""
+
+    enabled: bool = False
+    probability: float = Field(
+        0.5, ge=0.0, le=1.0, description="Share of lines changed: half bolder, half lighter."
+    )
+
+
 class NoiseConfig(_Switch):
     max_stddev: float = Field(0.05, ge=0.0, le=1.0)
 
@@ -235,6 +251,7 @@ class AugmentationConfig(_Section):
     shear: ShearConfig = Field(default_factory=ShearConfig)
     padding_jitter: PaddingJitterConfig = Field(default_factory=PaddingJitterConfig)
     stretch: StretchConfig = Field(default_factory=StretchConfig)
+    stroke: StrokeConfig = Field(default_factory=StrokeConfig)
     noise: NoiseConfig = Field(default_factory=NoiseConfig)
     blur: BlurConfig = Field(default_factory=BlurConfig)
 

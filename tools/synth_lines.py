@@ -6,7 +6,9 @@ This module replaces tf.crnn's example data and its MNIST number generator: it d
 with a real font (the core DejaVu fonts by default) and degrades it a little (rotation, blur,
 noise, JPEG) so that a CRNN trained on it learns to read printed lines, not one clean rendering.
 ``--random-share`` mixes in random character strings (TextRecognitionDataGenerator's random
-sequences), so that the model reads glyphs it would otherwise guess from word and number shapes.
+sequences), so that the model reads glyphs it would otherwise guess from word and number shapes;
+``--random-style runs`` makes them runs of letters and runs of digits (``ab12.7kq``) rather than
+characters drawn one by one, so that a digit mostly sits beside digits and a letter beside letters.
 
 Output, in tf.crnn's format::
 
@@ -83,6 +85,9 @@ PROBE_DRAWS = 200  # draws per token format when checking that a charset can use
 TRIES_PER_TOKEN = 8  # re-draws of one format before giving up on it for this token
 DRAWS_PER_WANTED_TOKEN = 6  # token draws allowed per wanted token before a line is finished
 RANDOM_TOKEN_LENGTH = (2, 8)  # shortest and longest random character string (``random_share``)
+RANDOM_STYLES = ("uniform", "runs")  # how a random string is drawn (``random_token``)
+RUN_LENGTH = (1, 4)  # shortest and longest run of letters or of digits (style "runs")
+RUN_MARK_PROBABILITY = 0.25  # chance of a punctuation mark between two runs (style "runs")
 
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 CASES: dict[str, Callable[[str], str]] = {
@@ -618,6 +623,7 @@ def make_text(
     max_tokens: int = 4,
     max_chars: int = 24,
     random_share: float = 0.0,
+    random_style: str = "uniform",
 ) -> str:
     """One line of text: words mixed with numbers, dates, prices, times and codes.
 
@@ -625,10 +631,12 @@ def make_text(
     non-empty, at most ``max_chars`` long, uses only charset characters and single spaces between
     tokens. A digits-only charset gives a digit string 1 to ``max_chars`` long. With
     ``random_share`` > 0, that share of the tokens are random strings of the charset's characters
-    (``random_token``) instead of drawn formats; 0 draws nothing extra, so texts stay the same.
+    (``random_token``, drawn in ``random_style``) instead of drawn formats; 0 draws nothing
+    extra, so texts stay the same.
     """
     check_text_limits(min_tokens, max_tokens, max_chars)
     check_random_share(random_share)
+    check_random_style(random_style)
     plan = text_plan(charset)
     if plan.digits_only:
         return "".join(rng.choices(plan.alphabet.digits, k=rng.randint(1, max_chars)))
@@ -637,7 +645,7 @@ def make_text(
     length = -1  # the joining spaces number one less than the tokens
     for _ in range(wanted * DRAWS_PER_WANTED_TOKEN):
         if random_share and rng.random() < random_share:
-            token = random_token(rng, plan)
+            token = random_token(rng, plan, random_style)
         else:
             token = draw_token(rng, plan)
         if token and length + 1 + len(token) <= max_chars:
@@ -648,15 +656,55 @@ def make_text(
     return " ".join(tokens) if tokens else shortened_token(rng, plan, max_chars)
 
 
-def random_token(rng: random.Random, plan: TextPlan) -> str:
-    """A string of RANDOM_TOKEN_LENGTH characters drawn uniformly from the charset (no space).
+def random_token(rng: random.Random, plan: TextPlan, style: str = "uniform") -> str:
+    """A string of RANDOM_TOKEN_LENGTH charset characters (no space), drawn in ``style``.
 
     TextRecognitionDataGenerator's "random sequences": letters next to digits and punctuation in
     no word's or number's order, so that a model learns to read each glyph rather than to expect
-    the next one from the words and formats it was trained on.
+    the next one from the words and formats it was trained on. "uniform" draws each character
+    from the whole charset; "runs" joins runs of letters and runs of digits (``run_token``).
     """
     glyphs = plan.chars.replace(" ", "")
-    return "".join(rng.choices(glyphs, k=rng.randint(*RANDOM_TOKEN_LENGTH)))
+    length = rng.randint(*RANDOM_TOKEN_LENGTH)
+    if style == "runs":
+        return run_token(rng, glyphs, length)
+    return "".join(rng.choices(glyphs, k=length))
+
+
+def run_token(rng: random.Random, glyphs: str, length: int) -> str:
+    """``length`` characters of ``glyphs`` as runs of RUN_LENGTH letters or digits: ``ab12.7kq``.
+
+    Letter and digit runs take turns; between two runs a punctuation mark of the charset comes
+    with RUN_MARK_PROBABILITY, and after one the next run's kind is drawn again (``12.13``,
+    ``ab-cd`` as well as ``ab-12``). So a letter still stands beside a digit at each change of
+    kind (``1920s``), but a digit is mostly read among digits and a letter among letters, as in
+    real text, where the uniform style puts ``1`` and ``l`` anywhere. A charset of one kind
+    only (letters without digits, say) gives runs of that kind.
+    """
+    letters = "".join(char for char in glyphs if char.isalpha())
+    digits = "".join(char for char in glyphs if char.isdigit())
+    marks = "".join(char for char in glyphs if not char.isalnum())
+    kinds = [kind for kind in (letters, digits) if kind]
+    if not kinds:
+        return "".join(rng.choices(glyphs, k=length))
+    chars: list[str] = []
+    kind = rng.randrange(len(kinds))
+    while len(chars) < length:
+        run = min(rng.randint(*RUN_LENGTH), length - len(chars))
+        chars.extend(rng.choices(kinds[kind], k=run))
+        kind = (kind + 1) % len(kinds)
+        if marks and len(chars) < length - 1 and rng.random() < RUN_MARK_PROBABILITY:
+            chars.append(rng.choice(marks))
+            kind = rng.randrange(len(kinds))
+    return "".join(chars)
+
+
+def check_random_style(random_style: str) -> None:
+    """Raise SynthError unless ``random_style`` is one of RANDOM_STYLES."""
+    if random_style not in RANDOM_STYLES:
+        raise SynthError(
+            f"random-style must be one of {', '.join(RANDOM_STYLES)}, got {random_style!r}"
+        )
 
 
 def check_random_share(random_share: float) -> None:
@@ -777,10 +825,11 @@ def make_line(
     max_tokens: int = 4,
     max_chars: int = 24,
     random_share: float = 0.0,
+    random_style: str = "uniform",
 ) -> tuple[str, Image.Image]:
     """Line ``index`` of the data set ``seed``: its label and image (``fonts`` in fixed order)."""
     rng = line_rng(seed, index)
-    text = make_text(rng, charset, min_tokens, max_tokens, max_chars, random_share)
+    text = make_text(rng, charset, min_tokens, max_tokens, max_chars, random_share, random_style)
     return text, render_line(text, pick_font(rng, text, fonts), rng)
 
 
@@ -794,6 +843,7 @@ def generate(
     max_tokens: int = 4,
     max_chars: int = 24,
     random_share: float = 0.0,
+    random_style: str = "uniform",
 ) -> dict:
     """Write ``count`` lines to ``out_dir``: images/NNNNNN.png, labels.csv, generation.json.
 
@@ -807,6 +857,7 @@ def generate(
         raise SynthError(f"count must be at least 1, got {count}")
     check_text_limits(min_tokens, max_tokens, max_chars)
     check_random_share(random_share)
+    check_random_style(random_style)
     font_paths = resolve_fonts(fonts)
     plan = text_plan(charset)
     # A font without every charset glyph draws only the lines it can (pick_font): say which.
@@ -819,14 +870,22 @@ def generate(
     rows = []
     for index in range(count):
         text, image = make_line(
-            seed, index, font_paths, charset, min_tokens, max_tokens, max_chars, random_share
+            seed,
+            index,
+            font_paths,
+            charset,
+            min_tokens,
+            max_tokens,
+            max_chars,
+            random_share,
+            random_style,
         )
         name = f"{index:0{digits}d}.png"
         image.save(images_dir / name, format="PNG")
         rows.append(f"images/{name};{text}\n")
     settings = generation_settings(count, seed, font_paths, charset, plan.chars)
     settings.update(min_tokens=min_tokens, max_tokens=max_tokens, max_chars=max_chars)
-    settings.update(random_share=random_share)
+    settings.update(random_share=random_share, random_style=random_style)
     settings["fonts_missing_glyphs"] = {Path(font).name: chars for font, chars in lacking.items()}
     write_atomically(metadata_path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
     write_atomically(labels_path, "".join(rows))
@@ -949,6 +1008,16 @@ def build_parser() -> argparse.ArgumentParser:
             "digits and punctuation in no word's order (default: 0, none)"
         ),
     )
+    parser.add_argument(
+        "--random-style",
+        choices=RANDOM_STYLES,
+        default="uniform",
+        help=(
+            "how the random strings are drawn: uniform (each character from the whole charset) "
+            "or runs (runs of 1-4 letters and of 1-4 digits, sometimes a punctuation mark "
+            "between: ab12.7kq) (default: uniform)"
+        ),
+    )
     return parser
 
 
@@ -966,6 +1035,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_tokens=args.max_tokens,
             max_chars=args.max_chars,
             random_share=args.random_share,
+            random_style=args.random_style,
         )
     except SynthError as error:
         print(f"synth_lines: error: {error}", file=sys.stderr)

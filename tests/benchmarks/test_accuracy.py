@@ -108,14 +108,21 @@ def test_the_commonest_errors_are_listed_beside_tesseracts_with_the_letter_digit
     assert "(67%); Tesseract 5 (plain): 2 of 2" in errors
 
 
-def test_the_letter_digit_note_follows_the_profiles_random_share():
+def test_the_section_states_the_profiles_random_strings_and_geometry():
     assert "separate tokens" in accuracy.letters_beside_digits(0.0)
     mixed = accuracy.letters_beside_digits(0.15)
     assert "random strings (15% of tokens" in mixed and "separate tokens" not in mixed
-    share = load_config(str(accuracy.STANDARD)).data.synthetic.random_share
-    assert accuracy.letters_beside_digits(share) in _markdown(
+    assert "each character drawn from the whole charset" in mixed
+    assert "runs of letters and runs of digits" in accuracy.letters_beside_digits(0.15, "runs")
+    config = load_config(str(accuracy.STANDARD))
+    synthetic, model = config.data.synthetic, config.model
+    text = _markdown(
         _systems(["alpha beta", "gamma", "delta 42"], *[["alpha beta", "gamma", "delta 42"]] * 3)
     )
+    assert accuracy.letters_beside_digits(synthetic.random_share, synthetic.random_style) in text
+    filters = "-".join(str(layer.filters) for layer in model.conv_layers)
+    assert f"lines resized to {model.input_height} px high" in text
+    assert f"convolutions of {filters} filters, LSTMs of {model.rnn_units}" in text
 
 
 def test_error_names_say_what_happened_to_the_character():

@@ -203,6 +203,18 @@ def test_the_synthetic_data_set_is_drawn_with_the_configured_fonts(tmp_path):
     )
     assert mixed.parent != default.parent  # so is the share of random strings
     assert json.loads((mixed.parent / "generation.json").read_text())["random_share"] == 0.5
+    runs = local_runner.synthetic_data(
+        load_config(
+            overrides=[
+                "data.synthetic.count=10",
+                "data.synthetic.random_share=0.5",
+                "data.synthetic.random_style=runs",
+            ]
+        ),
+        tmp_path,
+    )
+    assert runs.parent not in (mixed.parent, default.parent)  # and how they are drawn
+    assert json.loads((runs.parent / "generation.json").read_text())["random_style"] == "runs"
     with pytest.raises(ValueError, match="/no/such/fonts"):
         local_runner.synthetic_data(
             load_config(overrides=['data.synthetic.fonts=["/no/such/fonts"]']), tmp_path

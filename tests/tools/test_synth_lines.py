@@ -213,6 +213,37 @@ def test_random_share_mixes_letters_with_digits_and_zero_changes_nothing() -> No
             assert 2 <= len(token) <= 8, token
 
 
+def test_random_runs_keep_digits_among_digits_and_still_mix_kinds() -> None:
+    def random_tokens(style: str, charset: str = "lower") -> list[str]:
+        texts = [make_text(line_rng(5, i), charset, 1, 4, 60, 1.0, style) for i in range(400)]
+        for text in texts:
+            assert_clean_text(text, CHARSETS.get(charset, charset + " "), 60)
+        return [token for text in texts for token in text.split(" ")]
+
+    def lone_digit_share(tokens: list[str]) -> float:
+        """Share of digits with a letter on each side: what a 1 read as l would look like."""
+        lone = re.compile(r"(?<=[a-zA-Z])[0-9](?=[a-zA-Z])")
+        digits = sum(char.isdigit() for token in tokens for char in token)
+        return sum(len(lone.findall(token)) for token in tokens) / digits
+
+    uniform, runs = random_tokens("uniform"), random_tokens("runs")
+    assert all(2 <= len(token) <= 8 for token in runs)
+    # Uniform draws put a digit between two letters often; runs almost never (only a run of one
+    # digit between two letter runs).
+    assert lone_digit_share(uniform) > 0.2
+    assert lone_digit_share(runs) < 0.25 * lone_digit_share(uniform)
+    # Letters still meet digits (1920s), digits meet digits across a mark (12.13), and marks
+    # never start or end a string.
+    joined = " ".join(runs)
+    assert re.search(r"[a-z][0-9]|[0-9][a-z]", joined)
+    assert re.search(r"[0-9][.,-][0-9]", joined) and re.search(r"[a-z][.,-][a-z]", joined)
+    assert not [token for token in runs if not (token[0].isalnum() and token[-1].isalnum())]
+    # A charset of one kind gives runs of that kind; an unknown style is refused by name.
+    assert all(token.isalpha() for token in random_tokens("runs", "abcxyz"))
+    with pytest.raises(ValueError, match="random-style"):
+        make_text(line_rng(1, 0), "lower", 1, 4, 24, 0.5, "words")
+
+
 def test_min_and_max_tokens_bound_the_word_count() -> None:
     rng = random.Random(2)
     counts = {len(make_text(rng, "lower", 2, 2, 60).split(" ")) for _ in range(100)}
@@ -327,6 +358,22 @@ def test_cli_writes_files_and_prints_a_summary(tmp_path: Path) -> None:
     assert all((out / path).is_file() for path, _ in rows)
     assert all(set(label) <= set(CHARSETS["alnum"]) for _, label in rows)
     assert json.loads((out / "generation.json").read_text())["charset_name"] == "alnum"
+
+
+def test_cli_draws_random_strings_in_the_style_asked_and_records_it(tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    args = ("--count", "6", "--seed", "3", "--random-share", "1", "--charset", "lower")
+    result = run_cli("--out", str(out), *args, "--random-style", "runs")
+
+    assert result.returncode == 0, result.stderr
+    settings = json.loads((out / "generation.json").read_text())
+    assert (settings["random_share"], settings["random_style"]) == (1.0, "runs")
+    assert [label for _, label in read_labels(out)] == [
+        make_text(line_rng(3, i), "lower", 1, 4, 24, 1.0, "runs") for i in range(6)
+    ]
+    refused = run_cli("--out", str(tmp_path / "no"), *args, "--random-style", "words")
+    assert refused.returncode == 2 and "--random-style" in refused.stderr
+    assert not (tmp_path / "no").exists()
 
 
 def test_cli_names_fonts_that_lack_glyphs(tmp_path: Path) -> None:
