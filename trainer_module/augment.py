@@ -2,11 +2,12 @@
 sample at every step.
 
 Geometry (rotation, slant/shear, horizontal stretch, padding jitter) is one projective
-transform per sample; photometry (brightness, contrast, noise, blur) is arithmetic with
-per-sample random strengths. Every operation has a switch, and a disabled operation does not
-touch the pixels: with ``enabled: false`` the batch comes back unchanged. Widths follow the
-ink: they grow when padding, slant or a stretch adds columns, and shrink with a squeeze, which
-never goes below the width whose CTC time steps the label needs.
+transform per sample; stroke weight is a 2x2 grey-level dilation or erosion of the ink;
+photometry (brightness, contrast, noise, blur) is arithmetic with per-sample random strengths.
+Every operation has a switch, and a disabled operation does not touch the pixels: with
+``enabled: false`` the batch comes back unchanged. Widths follow the ink: they grow when
+padding, slant or a stretch adds columns, and shrink with a squeeze, which never goes below the
+width whose CTC time steps the label needs.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def augment(
         if min_width is None:
             min_width = width
         image, width = _geometry(image, width, tf.cast(min_width, tf.int32), config)
+    if config.stroke.enabled and config.stroke.probability > 0:
+        image = _stroke(image, width, config.stroke.probability)
     image = _photometry(image, config)
     return _zero_padding(tf.clip_by_value(image, 0.0, 1.0), width), width
 
@@ -127,6 +130,21 @@ def _stretched_width(width, min_width, room, config: AugmentationConfig) -> tf.T
     stretched = tf.cast(tf.round(tf.cast(width, tf.float32) * scale), tf.int32)
     stretched = tf.minimum(stretched, tf.maximum(room, width))
     return tf.where(stretched < tf.maximum(min_width, 1), width, stretched)
+
+
+def _stroke(image: tf.Tensor, width: tf.Tensor, probability: float) -> tf.Tensor:
+    """Dark ink one pixel bolder (a 2x2 minimum) or lighter (a 2x2 maximum) on a random
+    ``probability`` share of the lines, half each way; the rest unchanged.
+
+    The padding beyond each line's width reads as paper (1) in the window, so a bolder line
+    does not draw the black padding into its last column.
+    """
+    inside = tf.sequence_mask(width, tf.shape(image)[2], dtype=image.dtype)[:, None, :, None]
+    paper = image * inside + (1.0 - inside)
+    bolder = -tf.nn.max_pool2d(-paper, ksize=2, strides=1, padding="SAME")
+    lighter = tf.nn.max_pool2d(paper, ksize=2, strides=1, padding="SAME")
+    draw = tf.random.uniform([tf.shape(image)[0]])[:, None, None, None]
+    return tf.where(draw < probability / 2, bolder, tf.where(draw < probability, lighter, image))
 
 
 def _photometry(image: tf.Tensor, config: AugmentationConfig) -> tf.Tensor:

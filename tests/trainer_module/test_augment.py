@@ -13,6 +13,7 @@ OPERATIONS = [
     "rotation",
     "shear",
     "stretch",
+    "stroke",
     "padding_jitter",
     "noise",
     "blur",
@@ -132,3 +133,26 @@ def test_stretch_is_off_unless_a_config_turns_it_on():
     assert not AugmentationConfig().stretch.enabled
     with pytest.raises(ValueError):
         AugmentationConfig.model_validate({"stretch": {"lower": 1.2}})
+
+
+def test_stroke_makes_the_ink_bolder_or_lighter_by_a_pixel_and_leaves_the_rest():
+    tf.random.set_seed(3)
+    image, width = _lines(batch=64)
+    config = _only("stroke")
+    config.stroke.probability = 0.6
+    out, new_width = augment(image, width, config)
+    np.testing.assert_array_equal(new_width.numpy(), width.numpy())
+    ink = (out.numpy()[:, :, :60, 0] < 0.5).sum(axis=(1, 2))  # the padding beyond is zero
+    bar = 12 * 40  # the bar of _lines: 12 rows, 40 columns
+    bolder, lighter = 13 * 41, 11 * 39  # one more (or fewer) row and column of ink
+    assert set(ink) == {bar, bolder, lighter}
+    # About 30% each way and 40% untouched; the last column of a line never turns to ink.
+    counts = {value: int((ink == value).sum()) for value in (bar, bolder, lighter)}
+    assert all(8 <= count <= 35 for count in counts.values()), counts
+    assert (out.numpy()[:, :, 59] > 0.5).all()
+
+
+def test_stroke_is_off_unless_a_config_turns_it_on():
+    assert not AugmentationConfig().stroke.enabled
+    with pytest.raises(ValueError):
+        AugmentationConfig.model_validate({"stroke": {"probability": 1.5}})
