@@ -566,6 +566,9 @@ class TextPlan:
     digits_only: bool
     formats: tuple[TokenFormat, ...]
     cumulative_weights: tuple[float, ...]
+    glyphs: str  # the charset without the space: what random strings draw from
+    run_kinds: tuple[str, ...]  # its letters and its digits, those it has (style "runs")
+    marks: str  # its other glyphs: punctuation put between runs
 
 
 @functools.lru_cache(maxsize=64)
@@ -584,7 +587,12 @@ def text_plan(charset: str) -> TextPlan:
             "add letters or digits to it"
         )
     cumulative = tuple(np.cumsum([f.weight for f in formats]).tolist())
-    return TextPlan(chars, alphabet, digits_only, formats, cumulative)
+    glyphs = chars.replace(" ", "")
+    letters = "".join(char for char in glyphs if char.isalpha())
+    digits = "".join(char for char in glyphs if char.isdigit())
+    run_kinds = tuple(kind for kind in (letters, digits) if kind)
+    marks = "".join(char for char in glyphs if not char.isalnum())
+    return TextPlan(chars, alphabet, digits_only, formats, cumulative, glyphs, run_kinds, marks)
 
 
 def can_draw(token_format: TokenFormat, alphabet: Alphabet) -> bool:
@@ -664,15 +672,14 @@ def random_token(rng: random.Random, plan: TextPlan, style: str = "uniform") -> 
     the next one from the words and formats it was trained on. "uniform" draws each character
     from the whole charset; "runs" joins runs of letters and runs of digits (``run_token``).
     """
-    glyphs = plan.chars.replace(" ", "")
     length = rng.randint(*RANDOM_TOKEN_LENGTH)
-    if style == "runs":
-        return run_token(rng, glyphs, length)
-    return "".join(rng.choices(glyphs, k=length))
+    if style == "runs" and plan.run_kinds:
+        return run_token(rng, plan, length)
+    return "".join(rng.choices(plan.glyphs, k=length))
 
 
-def run_token(rng: random.Random, glyphs: str, length: int) -> str:
-    """``length`` characters of ``glyphs`` as runs of RUN_LENGTH letters or digits: ``ab12.7kq``.
+def run_token(rng: random.Random, plan: TextPlan, length: int) -> str:
+    """``length`` characters of the charset as runs of RUN_LENGTH letters or digits: ``ab12.7kq``.
 
     Letter and digit runs take turns; between two runs a punctuation mark of the charset comes
     with RUN_MARK_PROBABILITY, and after one the next run's kind is drawn again (``12.13``,
@@ -681,12 +688,7 @@ def run_token(rng: random.Random, glyphs: str, length: int) -> str:
     real text, where the uniform style puts ``1`` and ``l`` anywhere. A charset of one kind
     only (letters without digits, say) gives runs of that kind.
     """
-    letters = "".join(char for char in glyphs if char.isalpha())
-    digits = "".join(char for char in glyphs if char.isdigit())
-    marks = "".join(char for char in glyphs if not char.isalnum())
-    kinds = [kind for kind in (letters, digits) if kind]
-    if not kinds:
-        return "".join(rng.choices(glyphs, k=length))
+    kinds, marks = plan.run_kinds, plan.marks
     chars: list[str] = []
     kind = rng.randrange(len(kinds))
     while len(chars) < length:
