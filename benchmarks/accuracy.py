@@ -183,6 +183,20 @@ def geometry(config) -> str:
     )
 
 
+def augmentations(config) -> str:
+    """The training augmentations the profile turns on, in words (`augmentation.*`)."""
+    section = config.augmentation
+    names = [
+        name.replace("_", " ") + (" weight" if name == "stroke" else "")
+        for name in type(section).model_fields
+        if name != "enabled" and getattr(section, name).enabled
+    ]
+    if not section.enabled or not names:
+        return "no augmentation"
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"augmented with {listed} (`augmentation`)"
+
+
 def pipeline_seconds(output_dir: Path) -> dict[str, float]:
     """Wall seconds of the newest run: data generation (when recorded), each component (from
     its ML Metadata), and the whole process (when recorded; else first start to last update)."""
@@ -365,7 +379,8 @@ def markdown(
         f"{font_count(config)} fonts from DejaVu and {font_folder_count(config) - 1} "
         "other font folders (none a held-out font), "
         f"{training.train_steps} steps of batch {training.batch_size}, through the real "
-        f"pipeline; {geometry(config)}). Everyone's output is normalised the same way "
+        f"pipeline; {geometry(config)}; {augmentations(config)}). Everyone's output is "
+        "normalised the same way "
         "(whitespace collapsed, lower case).",
         "",
         report.markdown_table(["system", "CER", "line accuracy", "lines"], rows),

@@ -125,6 +125,24 @@ def test_the_section_states_the_profiles_random_strings_and_geometry():
     assert f"convolutions of {filters} filters, LSTMs of {model.rnn_units}" in text
 
 
+def test_the_section_lists_the_augmentations_the_profile_turns_on():
+    config = load_config(str(accuracy.STANDARD))
+    on = config.model_copy(deep=True)
+    on.augmentation.stroke.enabled = True
+    on.augmentation.blur.enabled = False
+    words = accuracy.augmentations(on)
+    assert "stroke weight" in words and "padding jitter" in words and "blur" not in words
+    assert "stretch" not in words  # off by default
+    assert words.endswith(" and noise (`augmentation`)")
+    off = config.model_copy(deep=True)
+    off.augmentation.enabled = False
+    assert accuracy.augmentations(off) == "no augmentation"
+    text = _markdown(
+        _systems(["alpha beta", "gamma", "delta 42"], *[["alpha beta", "gamma", "delta 42"]] * 3)
+    )
+    assert accuracy.augmentations(config) in text
+
+
 def test_error_names_say_what_happened_to_the_character():
     assert accuracy.error_name(("s", "5")) == "`s` read as `5`"
     assert accuracy.error_name(("-", "")) == "`-` dropped"
