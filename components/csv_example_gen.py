@@ -22,6 +22,7 @@ import json
 import logging
 import os
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import apache_beam as beam
@@ -29,6 +30,7 @@ import google_crc32c
 import tensorflow as tf
 from apache_beam.io import tfrecordio
 from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.utils.windowed_value import WindowedValue
 from tfx import types
 from tfx.components.example_gen import utils as example_gen_utils
 from tfx.components.example_gen import write_split
@@ -91,7 +93,7 @@ def _CsvImagesToExample(
         | "ByImage" >> beam.Map(_keyed_by_image, options)
         | "Group" >> beam.GroupByKey()
         | "Batch" >> beam.BatchElements(ingest.CHECK_BATCH, ingest.CHECK_BATCH)
-        | "Check" >> beam.FlatMap(_checked, options).with_outputs(_QUARANTINED, main="examples")
+        | "Check" >> beam.ParDo(_CheckGroups(options)).with_outputs(_QUARANTINED, main="examples")
     )
     _ = (
         checked[_QUARANTINED]
@@ -109,7 +111,7 @@ def _CsvImagesToExample(
 _QUARANTINED = "quarantined"
 
 
-# No type annotations on these two: Beam would take them as type hints for its coders.
+# No type annotations here: Beam would take them as type hints for its coders.
 def _keyed_by_image(row, options):
     """(image key, row); a row naming no image is a group of its own."""
     path = ingest.image_key(row, options)
@@ -118,14 +120,49 @@ def _keyed_by_image(row, options):
     return ("image", path), dataclasses.replace(row, image_path=path)  # not resolved again
 
 
-def _checked(batch, options):
-    """tf.Examples of the accepted rows of a batch of groups; quarantined rows as a tagged
-    output."""
-    for result in ingest.check_groups([rows for _, rows in batch], options):
+class _CheckGroups(beam.DoFn):
+    """tf.Examples of the accepted rows of each batch of groups (``ingest.check_groups``);
+    quarantined rows as a tagged output.
+
+    A batch's outputs come out one batch late: its rows are read and its images handed to a
+    decoder thread, then the batch before it is finished (its decode waited for, its examples
+    emitted and, downstream in the same thread, serialized and written) while this one decodes.
+    TensorFlow's decode lets go of Python's lock, so the two share the cores instead of taking
+    turns. ``finish_bundle`` emits the last batch, each output in its own batch's window."""
+
+    def __init__(self, options: ingest.IngestOptions):
+        super().__init__()
+        self._options = options
+
+    def setup(self):
+        self._decoder = ThreadPoolExecutor(1, thread_name_prefix="ingest-decode")
+
+    def start_bundle(self):
+        self._pending = None
+
+    def process(self, batch, window=beam.DoFn.WindowParam, timestamp=beam.DoFn.TimestampParam):
+        groups = [rows for _, rows in batch]
+        begun = (ingest.begin_check_groups(groups, self._options, self._decoder), window, timestamp)
+        pending, self._pending = self._pending, begun
+        if pending is not None:
+            yield from _outputs(*pending)
+
+    def finish_bundle(self):
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            yield from _outputs(*pending)
+
+    def teardown(self):
+        self._decoder.shutdown()
+
+
+def _outputs(results, window, timestamp):
+    for result in results():
         if isinstance(result, ingest.Accepted):
-            yield result.to_example()
+            yield WindowedValue(result.to_example(), timestamp, (window,))
         else:
-            yield beam.pvalue.TaggedOutput(_QUARANTINED, result)
+            quarantined = WindowedValue(result, timestamp, (window,))
+            yield beam.pvalue.TaggedOutput(_QUARANTINED, quarantined)
 
 
 class Executor(BaseExampleGenExecutor):

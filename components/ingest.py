@@ -15,7 +15,8 @@ import itertools
 import json
 import os
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 
 import tensorflow as tf
@@ -217,14 +218,62 @@ def check_row(row: CsvRow, options: IngestOptions) -> Accepted | Quarantined:
 def check_rows(rows: list[CsvRow], options: IngestOptions) -> list[Accepted | Quarantined]:
     """``check_row`` on each row, in order, with TensorFlow's decode of their images done as one
     batch (``tensorflow_decode_problems``: the images decoded side by side on the cores)."""
+    return begin_check_rows(rows, options)()
+
+
+# What ``begin_check_rows`` returns: wait for the decode, then the results in order.
+Checks = Callable[[], list[Accepted | Quarantined]]
+
+
+def begin_check_rows(
+    rows: list[CsvRow], options: IngestOptions, decoder: Executor | None = None
+) -> Checks:
+    """``check_rows`` begun: the rows read and their images' headers checked now, TensorFlow's
+    decode of the images handed to ``decoder`` (a one-thread executor) or, without one, done
+    now. Returns the function that waits for the decode and gives ``check_rows``'s results.
+
+    TensorFlow's decode lets go of Python's lock, so on a decoder thread it runs beside the
+    Python work that follows (the next batch's reads, writing the last batch's examples):
+    ``check_batches``."""
     read = [_read_row(row, options) for row in rows]
-    problems = iter(tensorflow_decode_problems([r.image for r in read if isinstance(r, _Read)]))
-    return [
-        result
-        if isinstance(result, Quarantined)
-        else _label_checks(result, next(problems), options)
-        for result in read
-    ]
+    images = [r.image for r in read if isinstance(r, _Read)]
+    if decoder is None:
+        decoded = tensorflow_decode_problems(images)
+        wait = lambda: decoded  # noqa: E731
+    else:
+        wait = decoder.submit(tensorflow_decode_problems, images).result
+
+    def results() -> list[Accepted | Quarantined]:
+        problems = iter(wait())
+        return [
+            result
+            if isinstance(result, Quarantined)
+            else _label_checks(result, next(problems), options)
+            for result in read
+        ]
+
+    return results
+
+
+def check_batches(
+    row_batches: Iterable[list[CsvRow]],
+    options: IngestOptions,
+    decoder: Executor | None = None,
+    begun: Checks | None = None,
+) -> Iterator[Accepted | Quarantined]:
+    """``check_rows`` on batch after batch, results in order, each batch begun
+    (``begin_check_rows``) before the one before it is waited for: with a ``decoder`` a batch's
+    images decode on its thread while the next batch's rows are read. ``begun``: a first batch
+    begun already. At most two batches are held at once."""
+    row_batches = iter(row_batches)
+    if begun is None:
+        rows = next(row_batches, None)
+        begun = None if rows is None else begin_check_rows(rows, options, decoder)
+    while begun is not None:
+        rows = next(row_batches, None)
+        following = None if rows is None else begin_check_rows(rows, options, decoder)
+        yield from begun()
+        begun = following
 
 
 @dataclass(frozen=True)
@@ -340,16 +389,36 @@ def check_groups(
     """``check_rows`` on groups of rows, each group the rows of one image (``image_key``) in
     file order, with the duplicate rule of ``dedupe``: a group's first accepted row is kept and
     its later accepted rows are quarantined as that row's duplicates. What the Beam ExampleGen
-    runs on a batch of groups."""
+    runs on a batch of groups (``begin_check_groups``, to overlap one batch's decode with the
+    next one's reads)."""
+    return begin_check_groups(groups, options)()
+
+
+def begin_check_groups(
+    groups: Iterable[Iterable[CsvRow]], options: IngestOptions, decoder: Executor | None = None
+) -> Callable[[], Iterator[Accepted | Quarantined]]:
+    """``check_groups`` begun: the first ``CHECK_BATCH`` rows read now and their decode handed
+    to ``decoder`` (``begin_check_rows``); the function returned gives the results, checking
+    the rest of the rows batch by batch as it goes (``check_batches``)."""
     ordered = [sorted(rows, key=lambda r: (r.csv, r.number)) for rows in groups]
     # Checked CHECK_BATCH rows at a time, so that a group of many rows (one image listed
     # thousands of times) holds no more images in memory than a batch of one-row groups.
-    rows_in_order = (row for rows in ordered for row in rows)
-    results = (
-        result
-        for batch in batches(rows_in_order, CHECK_BATCH)
-        for result in check_rows(batch, options)
-    )
+    row_batches = batches((row for rows in ordered for row in rows), CHECK_BATCH)
+    rows = next(row_batches, None)
+    begun = None if rows is None else begin_check_rows(rows, options, decoder)
+
+    def results() -> Iterator[Accepted | Quarantined]:
+        checked = check_batches(row_batches, options, decoder, begun)
+        return _first_of_each_image(ordered, checked)
+
+    return results
+
+
+def _first_of_each_image(
+    ordered: list[list[CsvRow]], results: Iterator[Accepted | Quarantined]
+) -> Iterator[Accepted | Quarantined]:
+    """The results of the groups' rows in order, a group's later accepted rows quarantined as
+    duplicates of its first."""
     for rows in ordered:
         first = None
         for result in itertools.islice(results, len(rows)):

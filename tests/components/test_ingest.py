@@ -2,6 +2,8 @@
 
 import io
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from PIL import Image
@@ -185,15 +187,45 @@ def test_groups_checked_together_keep_each_images_first_row(data_dir):
 
 def test_a_group_of_many_rows_is_checked_a_batch_at_a_time(data_dir, monkeypatch):
     sizes = []
-    check_rows = ingest.check_rows
+    begin = ingest.begin_check_rows
     monkeypatch.setattr(
-        ingest, "check_rows", lambda rows, opts: sizes.append(len(rows)) or check_rows(rows, opts)
+        ingest,
+        "begin_check_rows",
+        lambda rows, *args: sizes.append(len(rows)) or begin(rows, *args),
     )
     count = 2 * ingest.CHECK_BATCH + 1
     group = [row(data_dir, b"images/good.png;hello", number=n) for n in range(1, count + 1)]
     outcomes = list(ingest.check_groups([group], options()))
     assert sizes == [ingest.CHECK_BATCH, ingest.CHECK_BATCH, 1]
     assert [type(o).__name__ for o in outcomes] == ["Accepted"] + ["Quarantined"] * (count - 1)
+
+
+def test_a_batch_decodes_on_the_decoder_thread_while_the_next_one_is_read(data_dir, monkeypatch):
+    lines = [b"images/good.png;hello", b"images/truncated.png;hello", b"images/narrow.png;ok"]
+    count = 2 * ingest.CHECK_BATCH + 1
+    rows = [row(data_dir, lines[n % 3], number=n) for n in range(1, count + 1)]
+    expected = ingest.check_rows(rows, options())
+    begun, decoded_on = [], set()
+    begin, decode = ingest.begin_check_rows, ingest.tensorflow_decode_problems
+    monkeypatch.setattr(
+        ingest,
+        "begin_check_rows",
+        lambda rows, *args: begun.append(len(rows)) or begin(rows, *args),
+    )
+    monkeypatch.setattr(
+        ingest,
+        "tensorflow_decode_problems",
+        lambda images: decoded_on.add(threading.current_thread().name) or decode(images),
+    )
+    with ThreadPoolExecutor(1, thread_name_prefix="decoder") as decoder:
+        checked = ingest.check_batches(ingest.batches(rows, ingest.CHECK_BATCH), options(), decoder)
+        first = next(checked)
+        assert begun == [ingest.CHECK_BATCH, ingest.CHECK_BATCH]  # the second begun, not the third
+        results = [first, *checked]
+    assert begun == [ingest.CHECK_BATCH, ingest.CHECK_BATCH, 1]
+    assert len(decoded_on) == 1 and decoded_on.pop().startswith("decoder")
+    assert results == expected
+    assert sum(isinstance(r, ingest.Quarantined) for r in results) == count // 3
 
 
 def test_options_round_trip_through_json():
