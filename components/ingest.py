@@ -267,13 +267,19 @@ def check_batches(
     begun already. At most two batches are held at once."""
     row_batches = iter(row_batches)
     if begun is None:
-        rows = next(row_batches, None)
-        begun = None if rows is None else begin_check_rows(rows, options, decoder)
+        begun = _begin_next(row_batches, options, decoder)
     while begun is not None:
-        rows = next(row_batches, None)
-        following = None if rows is None else begin_check_rows(rows, options, decoder)
+        following = _begin_next(row_batches, options, decoder)
         yield from begun()
         begun = following
+
+
+def _begin_next(
+    row_batches: Iterator[list[CsvRow]], options: IngestOptions, decoder: Executor | None
+) -> Checks | None:
+    """The next batch begun (``begin_check_rows``), or None when there is none."""
+    rows = next(row_batches, None)
+    return None if rows is None else begin_check_rows(rows, options, decoder)
 
 
 @dataclass(frozen=True)
@@ -404,8 +410,7 @@ def begin_check_groups(
     # Checked CHECK_BATCH rows at a time, so that a group of many rows (one image listed
     # thousands of times) holds no more images in memory than a batch of one-row groups.
     row_batches = batches((row for rows in ordered for row in rows), CHECK_BATCH)
-    rows = next(row_batches, None)
-    begun = None if rows is None else begin_check_rows(rows, options, decoder)
+    begun = _begin_next(row_batches, options, decoder)
 
     def results() -> Iterator[Accepted | Quarantined]:
         checked = check_batches(row_batches, options, decoder, begun)

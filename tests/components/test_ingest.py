@@ -185,7 +185,8 @@ def test_groups_checked_together_keep_each_images_first_row(data_dir):
     assert outcomes[1].reason.startswith(f"{Reason.DUPLICATE} of {data_dir / 'labels.csv'}:2")
 
 
-def test_a_group_of_many_rows_is_checked_a_batch_at_a_time(data_dir, monkeypatch):
+def begun_batch_sizes(monkeypatch) -> list[int]:
+    """The sizes of the batches ``ingest.begin_check_rows`` begins, in order, as they begin."""
     sizes = []
     begin = ingest.begin_check_rows
     monkeypatch.setattr(
@@ -193,6 +194,11 @@ def test_a_group_of_many_rows_is_checked_a_batch_at_a_time(data_dir, monkeypatch
         "begin_check_rows",
         lambda rows, *args: sizes.append(len(rows)) or begin(rows, *args),
     )
+    return sizes
+
+
+def test_a_group_of_many_rows_is_checked_a_batch_at_a_time(data_dir, monkeypatch):
+    sizes = begun_batch_sizes(monkeypatch)
     count = 2 * ingest.CHECK_BATCH + 1
     group = [row(data_dir, b"images/good.png;hello", number=n) for n in range(1, count + 1)]
     outcomes = list(ingest.check_groups([group], options()))
@@ -205,13 +211,8 @@ def test_a_batch_decodes_on_the_decoder_thread_while_the_next_one_is_read(data_d
     count = 2 * ingest.CHECK_BATCH + 1
     rows = [row(data_dir, lines[n % 3], number=n) for n in range(1, count + 1)]
     expected = ingest.check_rows(rows, options())
-    begun, decoded_on = [], set()
-    begin, decode = ingest.begin_check_rows, ingest.tensorflow_decode_problems
-    monkeypatch.setattr(
-        ingest,
-        "begin_check_rows",
-        lambda rows, *args: begun.append(len(rows)) or begin(rows, *args),
-    )
+    begun, decoded_on = begun_batch_sizes(monkeypatch), set()
+    decode = ingest.tensorflow_decode_problems
     monkeypatch.setattr(
         ingest,
         "tensorflow_decode_problems",
