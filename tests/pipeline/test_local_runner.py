@@ -25,8 +25,11 @@ TINY = {
         "batch_size": 16,
         "learning_rate": 0.003,
         "lr_schedule": "constant",
-        "train_steps": 240,
-        "steps_per_evaluation": 120,
+        # The tiny network leaves CTC's all-blank start somewhere after step 150, later in some
+        # runs than others (one run in several was still at 0.97 CER at step 240): 400 steps
+        # leave it room.
+        "train_steps": 400,
+        "steps_per_evaluation": 200,
         "warm_start": False,
     },
     "evaluation": {"cer_threshold": 0.7, "decoder": "greedy"},
@@ -79,10 +82,10 @@ def test_a_first_run_trains_evaluates_blesses_and_pushes(first_run):
     assert (pushed / "saved_model.pb").exists() and (pushed / "assets" / "alphabet.json").exists()
     assert not [p for p in pushed.parent.iterdir() if p.name.startswith(".")]  # no staging left
     assert "ingest: 200 rows -> 200 examples" in log
-    assert re.search(r"step 240/240 +loss", log)
+    assert re.search(r"step 400/400 +loss", log)
     (history,) = (tmp_path / "out" / "pipeline" / "Trainer" / "model_run").glob("*/history.json")
     curves = json.loads(history.read_text())
-    assert curves["steps"] == [120, 240] and len(curves["val_cer"]) == 2
+    assert curves["steps"] == [200, 400] and len(curves["val_cer"]) == 2
 
 
 def test_the_eval_report_shows_the_evaluators_figures(first_run):
