@@ -119,7 +119,9 @@ def build_recognizer(config: ModelConfig, num_classes: int) -> tf.keras.Model:
             _lstm(config.rnn_units, use_cudnn), name=f"bilstm{i + 1}"
         )(sequence, mask=mask)
         if config.rnn_dropout and i < config.rnn_layers - 1:
-            sequence = tf.keras.layers.Dropout(config.rnn_dropout)(sequence)
+            sequence = tf.keras.layers.Dropout(config.rnn_dropout, name=f"rnn_dropout{i + 1}")(
+                sequence
+            )
     if config.dropout:
         sequence = tf.keras.layers.Dropout(config.dropout, name="dropout")(sequence)
     logits = tf.keras.layers.Dense(num_classes, dtype="float32", name="logits")(sequence)

@@ -43,6 +43,27 @@ def test_sizes_come_from_the_config():
     assert build_recognizer(config, 11).count_params() < 8_000_000
 
 
+def test_dropout_between_the_lstms_and_before_the_output_layer_together():
+    # Both used to be named "dropout" (Keras' automatic name and the explicit one) and the
+    # model failed to build when a config set both.
+    config = small_config("model.rnn_layers=3", "model.rnn_dropout=0.5", "model.dropout=0.5").model
+    model = build_recognizer(config, num_classes=7)
+    dropouts = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.Dropout)]
+    assert [(d.name, d.rate) for d in dropouts] == [
+        ("rnn_dropout1", 0.5),
+        ("rnn_dropout2", 0.5),
+        ("dropout", 0.5),
+    ]
+    inputs = {
+        "image": tf.random.uniform([2, config.input_height, 64, 1], seed=3),
+        "width": tf.constant([64, 40]),
+    }
+    inference = [model(inputs, training=False)["logits"].numpy() for _ in range(2)]
+    np.testing.assert_array_equal(inference[0], inference[1])  # dropout off at inference
+    training = model(inputs, training=True)["logits"].numpy()
+    assert not np.allclose(training, inference[0])  # and on in training
+
+
 def test_an_input_height_the_cnn_cannot_reduce_to_one_is_refused():
     with pytest.raises(ValueError, match="input_height=48 leaves a feature map 2 high"):
         build_recognizer(ModelConfig(input_height=48), num_classes=5)
