@@ -14,12 +14,17 @@ and the trainable parameters are the same in number; its 4 x 256 values per dire
 norm's moving mean and variance, which PyTorch keeps as buffers (``running_mean``,
 ``running_var``); ``parameters`` below counts them the Keras way, so the two figures compare.
 
+Precision: ``float32``, or ``bfloat16`` as Keras' ``mixed_bfloat16`` policy splits it in this
+project (``trainer_module.model``): the CNN (convolutions, batch norm, pools) under
+``torch.autocast("cpu", dtype=torch.bfloat16)`` with float32 weights, its output cast to float32
+for the LSTMs, the output layer and the CTC loss.
+
 Script mode runs on the PyTorch venv's Python (``benchmarks/.venv-torch``, made by
 ``python -m benchmarks.bench_setup``) with the standard library and torch only, and prints one
 JSON object: parameter counts, CTC time steps and samples/s of each timed run.
 
     benchmarks/.venv-torch/bin/python benchmarks/torch_crnn.py [--width 100] [--batch 32]
-        [--steps 10] [--repeats 5] [--threads 1]
+        [--steps 10] [--repeats 5] [--threads 1] [--precision float32]
 
 Importing this module does not import torch (the project's tests read ``CONV_LAYERS`` and
 ``parameter_count`` without it).
@@ -49,6 +54,7 @@ HEIGHT = 32
 RNN_UNITS = 256
 RNN_LAYERS = 2
 CLASSES = 37  # 36 units + blank (last), as benchmarks.crnn_speed
+PRECISIONS = ("float32", "bfloat16")
 BN_EPSILON = 1e-3  # Keras' BatchNormalization default
 BN_MOMENTUM = 0.1  # PyTorch's convention for Keras' momentum=0.9 (build_recognizer)
 ADAM_EPSILON = 1e-7  # Keras' Adam default
@@ -89,9 +95,16 @@ def build_model(
     conv_layers=CONV_LAYERS,
     rnn_units: int = RNN_UNITS,
     rnn_layers: int = RNN_LAYERS,
+    precision: str = "float32",
 ):
-    """The CRNN as a torch.nn.Module: images [N, C, 32, W] -> logits [T, N, classes]."""
+    """The CRNN as a torch.nn.Module: images [N, C, 32, W] -> logits [T, N, classes] (float32;
+    the CNN in bfloat16 under autocast when ``precision`` is "bfloat16", see the docstring)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    import torch
     from torch import nn
+
+    bfloat16 = precision == "bfloat16"
 
     class CRNN(nn.Module):
         def __init__(self):
@@ -118,7 +131,9 @@ def build_model(
             self.logits = nn.Linear(2 * rnn_units, classes)
 
         def forward(self, images):
-            features = self.cnn(images)  # [N, C, 1, T]
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bfloat16):
+                features = self.cnn(images)  # [N, C, 1, T]
+            features = features.float()
             if features.shape[2] != 1:
                 raise ValueError(f"feature map height {features.shape[2]}, the sequence needs 1")
             sequence = features.squeeze(2).permute(2, 0, 1)  # map-to-sequence: [T, N, C]
@@ -155,13 +170,14 @@ def training_samples_per_second(
     label_length: int | None = None,
     learning_rate: float = 1e-3,
     seed: int = 0,
+    precision: str = "float32",
 ) -> dict:
     """One warm-up run of ``steps`` training steps, then ``repeats`` timed runs of as many."""
     import torch
     from torch import nn
 
     torch.manual_seed(seed)
-    model = build_model()
+    model = build_model(precision=precision)
     counts = model_counts(model)
     expected = parameter_count()
     if counts["parameters"] != expected["parameters"]:
@@ -212,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="intra- and inter-op threads")
     parser.add_argument("--label-length", type=int, help="units per label (default: steps // 3)")
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument(
+        "--precision", choices=PRECISIONS, default="float32", help="the CNN's compute precision"
+    )
     args = parser.parse_args(argv)
 
     # This venv has no NumPy, which torch mentions on import; nothing here needs it.
@@ -227,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         args.repeats,
         label_length=args.label_length,
         learning_rate=args.learning_rate,
+        precision=args.precision,
     )
     result = {
         "framework": "pytorch",
@@ -236,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         "width": args.width,
         "batch": args.batch,
         "steps": args.steps,
+        "precision": args.precision,
         **result,
     }
     print(json.dumps(result), flush=True)

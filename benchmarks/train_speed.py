@@ -7,13 +7,19 @@ process, which inherits this process's pinned cores and gets the same thread cou
 batches of 32 random 32xW grayscale images with labels of the same length, and their parameter
 counts are printed and compared.
 
+Two precisions (``--precision``, both by default): float32, the same arithmetic in both, and
+bfloat16 as ``training.mixed_precision`` trains on a CPU with AVX512_BF16 or AMX (the
+``standard`` profile's setting): Keras under the ``mixed_bfloat16`` policy (convolutions and
+batch norm in bfloat16, LSTMs and the output layer in float32), PyTorch with the same split (its
+CNN under ``torch.autocast``, see ``benchmarks/torch_crnn.py``).
+
 Each run is a fresh model in either framework: one warm-up run of ``--steps`` steps, then one
 timed run of as many. Keras and PyTorch runs alternate (K P, P K, K P, ...) so drifting load on a
 shared machine falls on both alike; the table gives the median of ``--repeats`` runs of each and
 the ratio of the medians.
 
     python -m benchmarks.train_speed [--threads 1] [--repeats 5] [--steps 10] [--width 100]
-        [--write]
+        [--precision float32 bfloat16] [--write]
 
 ``--write`` replaces the ``train_speed`` section of BENCHMARKS.md.
 """
@@ -33,11 +39,16 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import benchmarks  # noqa: F401  (Keras 2 before TensorFlow)
-from benchmarks import bench_setup, crnn_speed, report
+from benchmarks import bench_setup, crnn_speed, inference_speed, report
 
 TORCH_SCRIPT = Path(__file__).resolve().parent / "torch_crnn.py"
 TARGET = 1.0  # issue 7: training >= 1.0x PyTorch's samples/s
 SECTION = "train_speed"
+PRECISIONS = ("float32", "bfloat16")
+PRECISION_NOTES = {
+    "float32": "the same arithmetic in both",
+    "bfloat16": "`training.mixed_precision` on this CPU, as the standard profile trains",
+}
 
 
 class TorchVenvMissing(RuntimeError):
@@ -68,6 +79,7 @@ class Measurements:
     tensorflow_version: str
     torch_version: str
     pinning: str
+    precision: str = "float32"
 
     @property
     def keras_median(self) -> float:
@@ -107,6 +119,7 @@ def run_torch(
     threads: int,
     label_length: int,
     learning_rate: float,
+    precision: str = "float32",
 ) -> dict:
     """One child run of torch_crnn.py (a warm-up, then ``repeats`` timed runs): its JSON."""
     command = [
@@ -119,6 +132,7 @@ def run_torch(
         f"--threads={threads}",
         f"--label-length={label_length}",
         f"--learning-rate={learning_rate}",
+        f"--precision={precision}",
     ]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
@@ -158,9 +172,16 @@ def label_length_for(width: int) -> tuple[int, int]:
 
 
 def measure(
-    python: Path, width: int, steps: int, repeats: int, threads: int, pinning: str
+    python: Path,
+    width: int,
+    steps: int,
+    repeats: int,
+    threads: int,
+    pinning: str,
+    precision: str = "float32",
 ) -> Measurements:
-    """Interleaved runs: each repeat one Keras and one PyTorch run, alternating which is first."""
+    """Interleaved runs in ``precision``: each repeat one Keras and one PyTorch run, alternating
+    which is first."""
     import tensorflow as tf
 
     from pipeline.config import CrnnConfig
@@ -174,12 +195,20 @@ def measure(
 
     def keras_run() -> None:
         tf.keras.backend.clear_session()
-        keras_rates.extend(crnn_speed.training_samples_per_second(width, steps, 1))
+        keras_rates.extend(crnn_speed.training_samples_per_second(width, steps, 1, precision))
 
     def torch_run() -> None:
         nonlocal torch_result
         torch_result = run_torch(
-            python, width, crnn_speed.TRAIN_BATCH, steps, 1, threads, label_length, learning_rate
+            python,
+            width,
+            crnn_speed.TRAIN_BATCH,
+            steps,
+            1,
+            threads,
+            label_length,
+            learning_rate,
+            precision,
         )
         if torch_result["time_steps"] != time_steps:
             raise TorchRunFailed(
@@ -192,7 +221,7 @@ def measure(
         for framework in (keras_run, torch_run) if run % 2 == 0 else (torch_run, keras_run):
             framework()
         print(
-            f"run {run + 1}/{repeats}: Keras {keras_rates[-1]:.1f} samples/s, "
+            f"{precision} run {run + 1}/{repeats}: Keras {keras_rates[-1]:.1f} samples/s, "
             f"PyTorch {torch_rates[-1]:.1f} samples/s",
             flush=True,
         )
@@ -213,6 +242,7 @@ def measure(
         tensorflow_version=tf.__version__,
         torch_version=torch_result["torch"],
         pinning=pinning,
+        precision=precision,
     )
 
 
@@ -242,64 +272,104 @@ def parameters_note(m: Measurements) -> str:
     )
 
 
-def section(m: Measurements, command: str, machine: str, date: str) -> str:
-    """The ``train_speed`` section of BENCHMARKS.md, from measurements."""
-    per = "per core" if m.threads == 1 else f"on {m.threads} cores"
-    met = m.ratio >= TARGET
+def verdict(m: Measurements) -> str:
+    """Met or not met at ``TARGET``, and whether the run-by-run ratios straddle it."""
     pairs = m.pair_ratios
-    verdict = (
+    text = (
         f"**met**: Keras trains at {m.ratio:.2f}x PyTorch's samples/s"
-        if met
+        if m.ratio >= TARGET
         else f"**not met**: Keras trains at {m.ratio:.2f}x PyTorch's samples/s "
         f"({(1 - m.ratio) * 100:.0f}% slower)"
     )
     if min(pairs) < TARGET <= max(pairs):
-        verdict += (
+        text += (
             f" on the medians, but the run-by-run ratios fall on both sides of {TARGET:.1f}x: "
             "the margin is within this run's noise"
         )
-    runs = len(m.keras_rates)
-    return "\n".join(
-        [
-            f"## Training speed: Keras CRNN vs the same architecture in PyTorch ({per})",
-            "",
-            "The default tf.crnn-size CRNN (7-layer CNN with batch norm, 2 bidirectional LSTMs "
-            f"of 256, dense to 37 classes) in both frameworks: batch {m.batch} of random "
-            f"1x32x{m.width} grayscale images, labels of {m.label_length} units "
-            f"({m.time_steps} CTC time steps), CTC loss, Adam. Keras: the project's "
-            "`build_trainer` step (`benchmarks/crnn_speed.py`); PyTorch: `benchmarks/torch_crnn.py`"
-            " (`nn.LSTM`, `nn.CTCLoss`). Each run is a fresh model: one warm-up run of "
-            f"{m.steps} steps, then {m.steps} timed steps. Keras and PyTorch runs alternate in "
-            f"one process tree on the same cores; median of {runs} runs each.",
-            "",
-            report.markdown_table(
-                ["framework", "parameters", "samples/s (median)", "runs (samples/s)"],
-                [
-                    [
-                        f"Keras (TensorFlow {m.tensorflow_version}, tf_keras)",
-                        f"{m.keras_parameters:,}",
-                        f"{m.keras_median:.1f}",
-                        _rates(m.keras_rates),
-                    ],
-                    [
-                        f"PyTorch {m.torch_version}",
-                        f"{m.torch_parameters:,}",
-                        f"{m.torch_median:.1f}",
-                        _rates(m.torch_rates),
-                    ],
-                ],
-            ),
-            "",
-            f"- ratio Keras/PyTorch (medians): **{m.ratio:.2f}x**; run by run "
-            f"{min(pairs):.2f}x to {max(pairs):.2f}x",
-            f"- target (issue 7): training >= {TARGET:.1f}x PyTorch: {verdict}",
-            parameters_note(m),
-            f"- command: `{command}`",
-            f"- machine: {machine}; {m.pinning}; threads {m.threads} (TF intra/inter-op, torch "
-            "set_num_threads/set_num_interop_threads)",
-            f"- date: {date}",
+    return text
+
+
+def section(
+    results: Sequence[Measurements], command: str, machine: str, date: str, bf16_note: str = ""
+) -> str:
+    """The ``train_speed`` section of BENCHMARKS.md: a pair of rows, a ratio and a verdict per
+    precision measured (``results`` in order), from one run of the benchmark."""
+    if not results:
+        raise ValueError("no measurements to report")
+    first = results[0]
+    per = "per core" if first.threads == 1 else f"on {first.threads} cores"
+    runs = len(first.keras_rates)
+    precisions = [m.precision for m in results]
+    rows = []
+    for m in results:
+        rows += [
+            [
+                f"Keras (TensorFlow {m.tensorflow_version}, tf_keras)",
+                m.precision,
+                f"{m.keras_parameters:,}",
+                f"{m.keras_median:.1f}",
+                _rates(m.keras_rates),
+            ],
+            [
+                f"PyTorch {m.torch_version}",
+                m.precision,
+                f"{m.torch_parameters:,}",
+                f"{m.torch_median:.1f}",
+                _rates(m.torch_rates),
+            ],
         ]
-    )
+    lines = [
+        f"## Training speed: Keras CRNN vs the same architecture in PyTorch ({per})",
+        "",
+        "The default tf.crnn-size CRNN (7-layer CNN with batch norm, 2 bidirectional LSTMs "
+        f"of 256, dense to 37 classes) in both frameworks: batch {first.batch} of random "
+        f"1x32x{first.width} grayscale images, labels of {first.label_length} units "
+        f"({first.time_steps} CTC time steps), CTC loss, Adam. Keras: the project's "
+        "`build_trainer` step (`benchmarks/crnn_speed.py`); PyTorch: `benchmarks/torch_crnn.py`"
+        " (`nn.LSTM`, `nn.CTCLoss`). Each run is a fresh model: one warm-up run of "
+        f"{first.steps} steps, then {first.steps} timed steps. Keras and PyTorch runs alternate "
+        f"in one process tree on the same cores; median of {runs} runs each, in "
+        f"{' and '.join(precisions)}.",
+    ]
+    if "bfloat16" in precisions:
+        lines += [
+            "",
+            "bfloat16 is how `training.mixed_precision` trains on a CPU with AVX512_BF16 or AMX: "
+            "Keras under the `mixed_bfloat16` policy (convolutions and batch norm in bfloat16 "
+            "with float32 weights, the LSTMs and the output layer in float32), PyTorch with the "
+            'same split (the CNN under `torch.autocast("cpu", dtype=torch.bfloat16)`, its output '
+            "cast to float32 for the LSTMs, the output layer and the CTC loss)."
+            + (f" On this machine {bf16_note}." if bf16_note else ""),
+        ]
+    lines += [
+        "",
+        report.markdown_table(
+            ["framework", "precision", "parameters", "samples/s (median)", "runs (samples/s)"],
+            rows,
+        ),
+        "",
+    ]
+    for m in results:
+        pairs = m.pair_ratios
+        lines.append(
+            f"- ratio Keras/PyTorch in {m.precision} (medians): **{m.ratio:.2f}x**; run by run "
+            f"{min(pairs):.2f}x to {max(pairs):.2f}x"
+        )
+    for m in results:
+        note = PRECISION_NOTES.get(m.precision)
+        lines.append(
+            f"- target (issue 7): training >= {TARGET:.1f}x PyTorch, in {m.precision}"
+            + (f" ({note})" if note else "")
+            + f": {verdict(m)}"
+        )
+    lines += [
+        parameters_note(first),
+        f"- command: `{command}`",
+        f"- machine: {machine}; {first.pinning}; threads {first.threads} (TF intra/inter-op, "
+        "torch set_num_threads/set_num_interop_threads)",
+        f"- date: {date}",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,6 +378,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="runs per framework (>= 5)")
     parser.add_argument("--steps", type=int, default=10, help="training steps per run")
     parser.add_argument("--width", type=int, default=100, help="image width (height 32)")
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        choices=PRECISIONS,
+        default=list(PRECISIONS),
+        help="precisions to compare, in order (default: float32 bfloat16)",
+    )
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.steps < 1 or args.threads < 1:
@@ -321,19 +398,29 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     pinning = report.pin_tensorflow(args.threads)
+    results = []
     try:
-        measurements = measure(python, args.width, args.steps, args.repeats, args.threads, pinning)
+        for precision in dict.fromkeys(args.precision):
+            results.append(
+                measure(
+                    python, args.width, args.steps, args.repeats, args.threads, pinning, precision
+                )
+            )
     except TorchRunFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    first = results[0]
     print(
-        f"parameters: Keras {measurements.keras_parameters:,} "
-        f"({measurements.keras_trainable:,} trainable), PyTorch "
-        f"{measurements.torch_parameters:,} ({measurements.torch_trainable:,} trainable, "
-        f"{measurements.torch_frozen:,} frozen zero LSTM bias_hh)"
+        f"parameters: Keras {first.keras_parameters:,} ({first.keras_trainable:,} trainable), "
+        f"PyTorch {first.torch_parameters:,} ({first.torch_trainable:,} trainable, "
+        f"{first.torch_frozen:,} frozen zero LSTM bias_hh)"
     )
     markdown = section(
-        measurements, report.this_command(__spec__), report.machine(), report.today()
+        results,
+        report.this_command(__spec__),
+        report.machine(),
+        report.today(),
+        bf16_note=inference_speed.cpu_bf16(),
     )
     print(markdown)
     if args.write:
