@@ -39,12 +39,12 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import benchmarks  # noqa: F401  (Keras 2 before TensorFlow)
-from benchmarks import bench_setup, crnn_speed, inference_speed, report
+from benchmarks import bench_setup, crnn_speed, inference_speed, report, torch_crnn
 
 TORCH_SCRIPT = Path(__file__).resolve().parent / "torch_crnn.py"
 TARGET = 1.0  # issue 7: training >= 1.0x PyTorch's samples/s
 SECTION = "train_speed"
-PRECISIONS = ("float32", "bfloat16")
+PRECISIONS = torch_crnn.PRECISIONS  # torch_crnn runs without the project, so it holds the list
 PRECISION_NOTES = {
     "float32": "the same arithmetic in both",
     "bfloat16": "`training.mixed_precision` on this CPU, as the standard profile trains",
