@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from pipeline.config import ModelConfig
 from trainer_module import geometry
+from trainer_module.lstm import TrainingLSTM
 
 
 def require_keras2() -> None:
@@ -46,8 +47,9 @@ def policy_scope(policy: str) -> Iterator[None]:
 
 def _lstm(units: int, use_cudnn: bool) -> tf.keras.layers.Layer:
     """An LSTM returning sequences. With a GPU, Keras' LSTM (cuDNN kernels). Without one, the
-    generic RNN over the same LSTMCell: identical weights (checkpoints move between the two) and
-    CPU arithmetic, minus the second, cuDNN graph Keras' LSTM traces into every function, which
+    generic RNN over the same LSTMCell (``lstm.TrainingLSTM``, whose training pass has a faster
+    hand-written gradient): identical weights (checkpoints move between the two) and CPU
+    arithmetic, minus the second, cuDNN graph Keras' LSTM traces into every function, which
     costs seconds per trace and makes the CPU gradient slower.
 
     Under a bfloat16 policy the CPU LSTM computes in float32: its state, carried over every time
@@ -56,7 +58,7 @@ def _lstm(units: int, use_cudnn: bool) -> tf.keras.layers.Layer:
         return tf.keras.layers.LSTM(units, return_sequences=True)
     bfloat16 = tf.keras.mixed_precision.global_policy().compute_dtype == "bfloat16"
     dtype = "float32" if bfloat16 else None
-    return tf.keras.layers.RNN(
+    return TrainingLSTM(
         tf.keras.layers.LSTMCell(units, dtype=dtype), return_sequences=True, dtype=dtype
     )
 
