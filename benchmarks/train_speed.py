@@ -325,8 +325,9 @@ def section(
         f"of 256, dense to 37 classes) in both frameworks: batch {first.batch} of random "
         f"1x32x{first.width} grayscale images, labels of {first.label_length} units "
         f"({first.time_steps} CTC time steps), CTC loss, Adam. Keras: the project's "
-        "`build_trainer` step (`benchmarks/crnn_speed.py`); PyTorch: `benchmarks/torch_crnn.py`"
-        " (`nn.LSTM`, `nn.CTCLoss`). Each run is a fresh model: one warm-up run of "
+        "`build_trainer` step (`benchmarks/crnn_speed.py`; the LSTMs' gradient from "
+        "`trainer_module/lstm.py`); PyTorch: `benchmarks/torch_crnn.py` (`nn.LSTM`, "
+        "`nn.CTCLoss`). Each run is a fresh model: one warm-up run of "
         f"{first.steps} steps, then {first.steps} timed steps. Keras and PyTorch runs alternate "
         f"in one process tree on the same cores; median of {runs} runs each, in "
         f"{' and '.join(precisions)}.",
