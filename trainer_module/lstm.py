@@ -56,7 +56,9 @@ def _recurrence(projected: tf.Tensor, mask: tf.Tensor, recurrent_kernel: tf.Tens
     def gradient(d_outputs):
         # Everything per step that does not depend on the backward recursion, for all steps at
         # once: the gate activations, the states before each step, and the factors that turn
-        # (d h_new, d c_new) into the gradient of the pre-activations z.
+        # (d h_new, d c_new) into the gradient of the pre-activations z. The activations are
+        # recomputed from z here, in a few large operations, rather than stored by the forward
+        # loop, whose every extra write is a per-step operation.
         z_i, z_f, z_c, z_o = tf.split(z, 4, axis=-1)
         i, f, g, o = tf.sigmoid(z_i), tf.sigmoid(z_f), tf.tanh(z_c), tf.sigmoid(z_o)
         h_before = tf.concat([zeros[None], h_states[:-1]], 0)
@@ -124,10 +126,13 @@ class TrainingLSTM(tf.keras.layers.RNN):
     """``tf.keras.layers.RNN`` over an LSTMCell whose ``training=True`` calls run
     ``lstm_sequence`` (see the module docstring); same weights, same function."""
 
-    def _computes_with_lstm_sequence(self, inputs, training, initial_state, constants) -> bool:
+    def _computes_with_lstm_sequence(
+        self, inputs, mask, training, initial_state, constants
+    ) -> bool:
         cell = self.cell
         return (
             training is True
+            and (mask is None or (isinstance(mask, tf.Tensor) and mask.shape.rank == 2))
             and initial_state is None
             and constants is None
             and isinstance(cell, tf.keras.layers.LSTMCell)
@@ -147,7 +152,7 @@ class TrainingLSTM(tf.keras.layers.RNN):
         )
 
     def call(self, inputs, mask=None, training=None, initial_state=None, constants=None):
-        if not self._computes_with_lstm_sequence(inputs, training, initial_state, constants):
+        if not self._computes_with_lstm_sequence(inputs, mask, training, initial_state, constants):
             return super().call(
                 inputs,
                 mask=mask,
@@ -157,8 +162,6 @@ class TrainingLSTM(tf.keras.layers.RNN):
             )
         cell = self.cell
         dtype = inputs.dtype
-        if mask is not None and mask.shape.rank == 3:  # Keras allows [batch, time, 1]
-            mask = mask[:, :, 0]
         return lstm_sequence(
             inputs,
             mask,

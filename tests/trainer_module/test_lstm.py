@@ -17,10 +17,18 @@ def _bidirectional(layer_class):
     )
 
 
-def _keras_only(monkeypatch):
-    monkeypatch.setattr(
-        lstm.TrainingLSTM, "_computes_with_lstm_sequence", lambda self, *args: False
-    )
+@pytest.fixture
+def lstm_sequence_calls(monkeypatch):
+    """The ``go_backwards`` of every call to ``lstm.lstm_sequence``, which still runs."""
+    calls = []
+    original = lstm.lstm_sequence
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["go_backwards"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(lstm, "lstm_sequence", spy)
+    return calls
 
 
 @pytest.mark.parametrize("padded", [True, False])
@@ -55,15 +63,8 @@ def test_two_bilstms_match_keras_rnn_in_outputs_and_every_gradient(padded):
         np.testing.assert_allclose(mine, theirs, rtol=1e-4, atol=1e-5)
 
 
-def test_training_calls_use_lstm_sequence_and_inference_calls_keras_rnn(monkeypatch):
-    calls = []
-    original = lstm.lstm_sequence
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs["go_backwards"])
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(lstm, "lstm_sequence", spy)
+def test_training_calls_use_lstm_sequence_and_inference_calls_keras_rnn(lstm_sequence_calls):
+    calls = lstm_sequence_calls
     model = build_recognizer(small_config().model, num_classes=7)
     inputs = {"image": tf.random.uniform([2, 32, 48, 1], seed=1), "width": tf.constant([48, 30])}
     model(inputs, training=False)
@@ -88,17 +89,17 @@ def test_recognizer_gradients_are_keras_rnn_gradients(monkeypatch):
         return logits, tape.gradient(loss, model.trainable_weights)
 
     ours_logits, ours = gradients()
-    _keras_only(monkeypatch)
+    monkeypatch.setattr(
+        lstm.TrainingLSTM, "_computes_with_lstm_sequence", lambda self, *args: False
+    )
     keras_logits, keras = gradients()
     np.testing.assert_allclose(ours_logits, keras_logits, atol=1e-5)
     for weight, mine, theirs in zip(model.trainable_weights, ours, keras, strict=True):
         np.testing.assert_allclose(mine, theirs, rtol=1e-3, atol=1e-5, err_msg=weight.name)
 
 
-def test_what_lstm_sequence_does_not_implement_is_left_to_keras(monkeypatch):
-    calls = []
-    original = lstm.lstm_sequence
-    monkeypatch.setattr(lstm, "lstm_sequence", lambda *a, **k: calls.append(1) or original(*a, **k))
+def test_what_lstm_sequence_does_not_implement_is_left_to_keras(lstm_sequence_calls):
+    calls = lstm_sequence_calls
     inputs = tf.random.stateless_normal([2, 5, 3], seed=[6, 7])
 
     def layer(return_sequences=True, **cell):
