@@ -371,7 +371,8 @@ def markdown(
     lines = [
         "## Accuracy against Tesseract, and the `standard` training profile",
         "",
-        f"Held-out set: {count} lines from `benchmarks.heldout` ({heldout_csv.parent}): fonts "
+        f"Held-out set: {count} lines from `benchmarks.heldout` "
+        f"({report.shown_path(heldout_csv.parent)}): fonts "
         "from fonts-urw-base35, fonts-liberation2 and fonts-noto-core, texts from "
         "`benchmarks/data/heldout_words.txt` and token kinds the training generator does not "
         "make. The model never saw these fonts or words: it was trained on synthetic data only "
@@ -441,7 +442,7 @@ def markdown(
         "",
         "![accuracy](benchmarks/figures/accuracy.png)",
         "",
-        f"- model: `{model_dir}`; Tesseract: {tesseract_version} "
+        f"- model: `{report.shown_path(model_dir)}`; Tesseract: {tesseract_version} "
         "(`--oem 1 --psm 7 -l eng`, one process per set)",
         f"- command: `{command or report.this_command()}`",
         f"- machine: {report.machine()}; date {report.today()}",

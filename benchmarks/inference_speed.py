@@ -208,7 +208,7 @@ def section(m: Measurements, command: str, machine: str, date: str, note: str = 
         f"`serving.model.predict_by_width`), batch 1 the first {m.single_lines} one by one. "
         f"Median of {m.repeats} timed runs after one warm-up run; the systems take turns run by "
         "run. Model: "
-        f"`{m.model_dir}`.",
+        f"`{report.shown_path(m.model_dir)}`.",
         "",
         report.markdown_table(
             [
@@ -287,7 +287,7 @@ def section(m: Measurements, command: str, machine: str, date: str, note: str = 
         "Tesseract OMP_THREAD_LIMIT=1",
         "- versions: " + ", ".join(f"{name} {value}" for name, value in m.versions.items()),
         f"- date: {date}",
-        f"- held-out set: `{m.heldout}`",
+        f"- held-out set: `{report.shown_path(m.heldout)}`",
         *([f"- note: {note}"] if note else []),
     ]
     if m.repeats < 5:

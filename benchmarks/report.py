@@ -17,7 +17,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-BENCHMARKS_MD = Path(__file__).resolve().parent.parent / "BENCHMARKS.md"
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 
 
 def cpu_model() -> str:
@@ -109,6 +110,16 @@ def this_command(module_spec=None, argv: Sequence[str] | None = None) -> str:
         args[args.index("--note") + 1] = "NOTE"
     prefix = ["python", "-m", module_spec.name] if module_spec is not None else ["python", args[0]]
     return shlex.join([*prefix, *args[1:]])
+
+
+def shown_path(path: Path | str, root: Path = ROOT) -> str:
+    """A path as BENCHMARKS.md shows it: relative to the checkout when inside it, so the file does
+    not name the directory one machine happened to clone into."""
+    path = Path(path).resolve()
+    try:
+        return str(path.relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def median(values: Sequence[float]) -> float:

@@ -211,12 +211,13 @@ def section(
         f"to {setup.batch_wait_ms:g} ms for more (`--max-batch {setup.max_batch} "
         f"--batch-wait-ms {setup.batch_wait_ms:g}`); TensorFlow's default threads; server and "
         "clients share the machine's cores, not pinned",
-        f"- model: `{setup.model_dir}` ({setup.model_bytes / 2**20:.1f} MiB on disk), decoder "
+        f"- model: `{report.shown_path(setup.model_dir)}` "
+        f"({setup.model_bytes / 2**20:.1f} MiB on disk), decoder "
         f"{setup.decoder}",
         f"- command: `{command}`",
         f"- machine: {machine}",
         f"- date: {date}",
-        f"- held-out images: `{setup.heldout}`",
+        f"- held-out images: `{report.shown_path(setup.heldout)}`",
     ]
     if setup.rounds < 5:
         lines.append(f"- only {setup.rounds} timed rounds: issue 7 asks for the median of >= 5")

@@ -1,4 +1,4 @@
-"""What every benchmark section states about the machine it ran on."""
+"""What every benchmark section states about the machine it ran on and the paths it names."""
 
 from benchmarks import report
 
@@ -23,3 +23,13 @@ def test_the_cpu_line_tells_apart_cpus_a_vm_names_alike():
     assert report.describe_cpu("processor\t: 0\nflags\t\t: sse\n") == ""
     assert report.describe_cpu("model name\t: Some CPU\n") == "Some CPU"
     assert report.machine().startswith(report.cpu_model())
+
+
+def test_paths_inside_the_checkout_are_shown_relative_to_it(tmp_path):
+    root = tmp_path / "clone"
+    assert (
+        report.shown_path(root / "outputs" / "bench" / "heldout", root) == "outputs/bench/heldout"
+    )
+    assert report.shown_path(str(root / "x" / ".." / "serving"), root) == "serving"
+    elsewhere = tmp_path / "models" / "serving"
+    assert report.shown_path(elsewhere, root) == str(elsewhere)
