@@ -28,7 +28,7 @@ test: setup  ## Set-up, then every test (in TEST_WORKERS=2 processes; PYTEST_ARG
 # Tesseract first): `accuracy` trains the standard profile into STANDARD_DIR, and the inference and
 # serving benchmarks then measure that model.
 STANDARD_DIR := outputs/bench/standard
-bench: setup  ## Set-up, then every benchmark; rewrites BENCHMARKS.md (about 2 h 10 min on 2 cores).
+bench: setup  ## Set-up, then every benchmark; rewrites BENCHMARKS.md (under 2 h on 2 cores).
 	$(PY) -m benchmarks.bench_setup
 	$(PY) -m benchmarks.report --reset
 	$(PY) -m benchmarks.accuracy --train --output-dir $(STANDARD_DIR) --write
