@@ -42,7 +42,7 @@ import benchmarks  # noqa: F401  (Keras 2 before TensorFlow)
 from benchmarks import heldout, report, tesseract
 from serving import char_lm
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = report.ROOT
 STANDARD = ROOT / "pipeline" / "configs" / "standard.json"
 FIGURE = Path(__file__).resolve().parent / "figures" / "accuracy.png"
 TRAINING_WORDS = ROOT / "tools" / "data" / "words.txt"

@@ -48,7 +48,7 @@ import benchmarks  # noqa: F401  (Keras 2 before TensorFlow)
 import local_runner
 from benchmarks import report
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = report.ROOT
 QUICKSTART = ROOT / "pipeline" / "configs" / "quickstart.json"
 TARGET = 2000  # lines/s on 2 cores (issue 7)
 # The ExampleGen runs with the Beam args local_runner.py passes for --beam-workers N.

@@ -39,7 +39,7 @@ if __package__ in (None, ""):
 import benchmarks  # noqa: F401  (Keras 2 before TensorFlow)
 from benchmarks import report
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = report.ROOT
 SIDECAR = "pipeline_time.json"
 GENERATION = "synthetic data generation"
 STARTUP = "start-up and orchestration"

@@ -39,7 +39,7 @@ if __package__ in (None, ""):
 import benchmarks  # noqa: F401  (Keras 2 before TensorFlow)
 from benchmarks import report
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = report.ROOT
 SECTION = "serving_load"
 DEFAULT_HELDOUT = "outputs/bench/heldout-serving"
 HELDOUT_LINES = 64  # distinct images the clients send in turn
