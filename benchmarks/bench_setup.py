@@ -48,6 +48,9 @@ TRAINING_FONT_PACKAGES = (
     "fonts-courier-prime",
     "fonts-quicksand",
     "fonts-jura",
+    # a Times-like serif not drawn from URW's fonts (STIXGeneral's four faces; the profile names
+    # the files, not the folder, whose other faces are math symbols)
+    "fonts-stix",
 )
 APT_PACKAGES = (
     *HELDOUT_FONT_PACKAGES,
