@@ -130,9 +130,15 @@ def test_an_int8_export_quantizes_the_convolutions_and_reads_within_the_margin(e
 
     graph = onnx.load(str(out)).graph
     ops = Counter(node.op_type for node in graph.node)
-    convolutions = sum(1 for node in graph.node if node.op_type == "Conv")
-    assert ops["QuantizeLinear"] >= convolutions > 0 and ops["DequantizeLinear"] > convolutions
+    convolutions = [node for node in graph.node if node.op_type == "Conv"]
+    assert ops["QuantizeLinear"] >= len(convolutions) - 1 > 0
+    assert ops["DequantizeLinear"] > len(convolutions)
     assert any(w.data_type == onnx.TensorProto.INT8 for w in graph.initializer)
+    # Every convolution but the first reads dequantised int8 weights; the first, which reads the
+    # image, keeps float weights (ONNX Runtime 1.23's fused int8 kernel misreads it on AMX Xeons).
+    dequantized = {node.output[0] for node in graph.node if node.op_type == "DequantizeLinear"}
+    weight_is_int8 = [node.input[1] in dequantized for node in convolutions]
+    assert weight_is_int8 == [False] + [True] * (len(convolutions) - 1), weight_is_int8
 
     int8_model = OnnxRecognizer(out)  # reads the alphabet and config from the kept metadata
     assert int8_model.alphabet == float_model.alphabet
