@@ -269,7 +269,8 @@ def section(m: Measurements, command: str, machine: str, date: str, note: str = 
         "(`serving.char_lm`: the network's log-probabilities from the `predict_log_probs` "
         f"signature, then prefix beam search in Python with a model over {LM_TEXTS} generated "
         "training-style texts and as many lines of the training words). The int8 export is "
-        "ONNX Runtime's static quantisation of the convolutions and matrix products "
+        "ONNX Runtime's static quantisation of the convolutions (but the first, which reads the "
+        "image and stays in float) and the matrix products "
         "(`serving.onnx_export --int8`), calibrated on "
         f"{CALIBRATION_LINES} generated training-style lines (DejaVu fonts, not the held-out "
         "ones).",
