@@ -83,7 +83,8 @@ def quantize_int8(
 ) -> Path:
     """``onnx_path`` (an ``export_onnx`` file) statically quantised to int8 into ``output``.
 
-    Weights are int8 per output channel; activations uint8 with ranges from running the float
+    Weights are int8 per output channel (but the first convolution's, which reads the image and
+    stays in float: see the module's notes); activations uint8 with ranges from running the float
     model on ``calibration_images`` (encoded line images, prepared by ``OnnxRecognizer`` as at
     inference, in batches of ``CALIBRATION_BATCH``). The alphabet and configuration metadata are
     kept, so ``OnnxRecognizer`` reads the result like any export."""
