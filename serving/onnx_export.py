@@ -10,20 +10,21 @@ classes] and ``logit_length`` [batch] out. Image decoding, resizing and CTC deco
 Pillow and NumPy. The file's metadata holds the alphabet (tf.crnn lookup JSON) and the model
 configuration, so it is all a runtime needs.
 
-``--int8`` writes the network quantised to int8 instead (``quantize_int8``: ONNX Runtime's
-static quantisation, QDQ format, per-channel weights, on the convolutions and matrix products;
-activation ranges calibrated on line images like those it will read, prepared exactly as at
-inference). On CPUs with int8 dot-product instructions (AVX512-VNNI, AVX-VNNI) it reads about
-twice as fast; the text it reads may differ slightly from the float model's, which
-``tests/serving/test_onnx.py`` bounds. Weights keep 7 of int8's bits (``reduce_range``), as
-ONNX Runtime advises for CPUs without VNNI: there its AVX2 kernel multiplies with VPMADDUBSW,
-whose 16-bit sums saturate with full-range weights (an export without it read the parity test's
-lines at 12% CER instead of 0% on an AVX2-only Zen 3, and fine on an AVX-512 Zen 4). The first
-convolution, the one that reads the image (one channel in, a few per cent of the arithmetic), stays
-in float: on an Intel Xeon with AMX-INT8 (family 6 model 167), ONNX Runtime 1.23's fused int8 kernel
-for it reads the benchmark's held-out lines at 4.3% CER instead of the float model's 0.50% (the same
-quantised graph run unfused reads 0.48%; microsoft/onnxruntime#26324 reports the same first-layer
-fault on 4th-generation Xeons), and with it in float the export reads them at 0.45%.
+``--int8`` writes the network quantised to int8 instead (``quantize_int8``: ONNX Runtime's static
+quantisation, QDQ format, per-channel weights, on the convolutions and matrix products; activation
+ranges calibrated on line images like those it will read, prepared exactly as at inference). On
+CPUs with int8 dot-product instructions (AVX512-VNNI, AVX-VNNI) it reads batches 1.4x (Intel Xeon
+with AMX) to 1.9x (Zen 4) as fast as the float export; the text it reads may differ slightly from
+the float model's, which ``tests/serving/test_onnx.py`` bounds. Weights keep 7 of int8's bits
+(``reduce_range``), as ONNX Runtime advises for CPUs without VNNI: there its AVX2 kernel multiplies
+with VPMADDUBSW, whose 16-bit sums saturate with full-range weights (an export without it read the
+parity test's lines at 12% CER instead of 0% on an AVX2-only Zen 3, and fine on an AVX-512 Zen 4).
+The first convolution, the one that reads the image (one channel in, a few per cent of the
+arithmetic), stays in float: on an Intel Xeon with AMX-INT8 (family 6 model 167), ONNX Runtime
+1.23's fused int8 kernel for it reads the benchmark's held-out lines at 4.3% CER instead of the
+float model's 0.50% (the same quantised graph run unfused reads 0.48%; microsoft/onnxruntime#26324
+reports the same first-layer fault on 4th-generation Xeons), and with it in float the export reads
+them at 0.45%.
 """
 
 from __future__ import annotations
