@@ -232,6 +232,20 @@ class StrokeConfig(_Switch):
     )
 
 
+class WarpConfig(_Switch):
+    """Smooth local warp per line: every pixel moved by a random displacement field interpolated
+    from knots ``spacing`` pixels apart, so the glyphs' shapes vary (a hook longer, a bowl
+    rounder) as between type designs, not only the line's geometry. Off unless a config turns
+    it on."""
+
+    enabled: bool = False
+    probability: float = Field(0.5, ge=0.0, le=1.0, description="Share of lines warped.")
+    max_pixels: float = Field(
+        2.0, gt=0.0, le=8.0, description="Largest displacement at a knot, in pixels (per axis)."
+    )
+    spacing: int = Field(10, ge=2, le=64, description="Pixels between the field's knots.")
+
+
 class NoiseConfig(_Switch):
     max_stddev: float = Field(0.05, ge=0.0, le=1.0)
 
@@ -252,6 +266,7 @@ class AugmentationConfig(_Section):
     padding_jitter: PaddingJitterConfig = Field(default_factory=PaddingJitterConfig)
     stretch: StretchConfig = Field(default_factory=StretchConfig)
     stroke: StrokeConfig = Field(default_factory=StrokeConfig)
+    warp: WarpConfig = Field(default_factory=WarpConfig)
     noise: NoiseConfig = Field(default_factory=NoiseConfig)
     blur: BlurConfig = Field(default_factory=BlurConfig)
 

@@ -2,7 +2,8 @@
 sample at every step.
 
 Geometry (rotation, slant/shear, horizontal stretch, padding jitter) is one projective
-transform per sample; stroke weight is a 2x2 grey-level dilation or erosion of the ink;
+transform per sample; the warp moves each pixel by a smooth random displacement field (glyph
+shapes, not the line's geometry); stroke weight is a 2x2 grey-level dilation or erosion of the ink;
 photometry (brightness, contrast, noise, blur) is arithmetic with per-sample random strengths.
 Every operation has a switch, and a disabled operation does not touch the pixels: with
 ``enabled: false`` the batch comes back unchanged. Widths follow the ink: they grow when
@@ -16,7 +17,7 @@ import math
 
 import tensorflow as tf
 
-from pipeline.config import AugmentationConfig
+from pipeline.config import AugmentationConfig, WarpConfig
 
 _BLUR_RADIUS = 3  # kernel taps on each side; covers sigma up to about 1.5 well
 
@@ -40,6 +41,8 @@ def augment(
         if min_width is None:
             min_width = width
         image, width = _geometry(image, width, tf.cast(min_width, tf.int32), config)
+    if config.warp.enabled and config.warp.probability > 0:
+        image = _warp(image, width, config.warp)
     if config.stroke.enabled and config.stroke.probability > 0:
         image = _stroke(image, width, config.stroke.probability)
     image = _photometry(image, config)
@@ -130,6 +133,52 @@ def _stretched_width(width, min_width, room, config: AugmentationConfig) -> tf.T
     stretched = tf.cast(tf.round(tf.cast(width, tf.float32) * scale), tf.int32)
     stretched = tf.minimum(stretched, tf.maximum(room, width))
     return tf.where(stretched < tf.maximum(min_width, 1), width, stretched)
+
+
+def _warp(image: tf.Tensor, width: tf.Tensor, config: WarpConfig) -> tf.Tensor:
+    """Each of a random ``probability`` share of the lines resampled through a smooth random
+    displacement field: knots ``spacing`` pixels apart, each moved up to a per-line random
+    strength (at most ``max_pixels``) along each axis, the field between them interpolated
+    bilinearly. Lines not drawn come back unchanged; beyond each line's width the line's own
+    background (its first column) is what the warp can pull in, not the black padding."""
+    shape = tf.shape(image)
+    batch, height, max_width = shape[0], shape[1], shape[2]
+    background = tf.reduce_mean(image[:, :, :1, :], axis=[1, 2, 3])[:, None, None, None]
+    inside = tf.sequence_mask(width, max_width, dtype=image.dtype)[:, None, :, None]
+    image = image * inside + background * (1 - inside)
+
+    drawn = tf.random.uniform([batch]) < config.probability
+    strength = tf.where(drawn, _uniform(batch, 0.0, config.max_pixels), 0.0)
+    knots = tf.random.uniform(
+        [batch, height // config.spacing + 2, max_width // config.spacing + 2, 2], -1.0, 1.0
+    )
+    field = tf.image.resize(knots * strength[:, None, None, None], [height, max_width])
+    rows = tf.cast(tf.range(height), tf.float32)[None, :, None]
+    columns = tf.cast(tf.range(max_width), tf.float32)[None, None, :]
+    source_y = tf.clip_by_value(rows + field[..., 0], 0.0, tf.cast(height - 1, tf.float32))
+    source_x = tf.clip_by_value(columns + field[..., 1], 0.0, tf.cast(max_width - 1, tf.float32))
+    return _bilinear_sample(image, source_y, source_x)
+
+
+def _bilinear_sample(image: tf.Tensor, y: tf.Tensor, x: tf.Tensor) -> tf.Tensor:
+    """``image`` [batch, height, width, channels] read at the points ``y``, ``x`` [batch,
+    height, width] (inside the image), interpolating bilinearly; whole-pixel points read the
+    pixel exactly."""
+    shape = tf.shape(image)
+    batch, height, width = shape[0], shape[1], shape[2]
+    flat = tf.reshape(image, [batch, height * width, shape[3]])
+    y0, x0 = tf.floor(y), tf.floor(x)
+    wy, wx = (y - y0)[..., None], (x - x0)[..., None]
+    y0, x0 = tf.cast(y0, tf.int32), tf.cast(x0, tf.int32)
+    y1, x1 = tf.minimum(y0 + 1, height - 1), tf.minimum(x0 + 1, width - 1)
+
+    def at(rows: tf.Tensor, columns: tf.Tensor) -> tf.Tensor:
+        index = tf.reshape(rows * width + columns, [batch, -1])
+        return tf.reshape(tf.gather(flat, index, batch_dims=1), shape)
+
+    top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx
+    bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx
+    return top * (1 - wy) + bottom * wy
 
 
 def _stroke(image: tf.Tensor, width: tf.Tensor, probability: float) -> tf.Tensor:

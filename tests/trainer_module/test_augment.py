@@ -14,6 +14,7 @@ OPERATIONS = [
     "shear",
     "stretch",
     "stroke",
+    "warp",
     "padding_jitter",
     "noise",
     "blur",
@@ -150,6 +151,33 @@ def test_stroke_makes_the_ink_bolder_or_lighter_by_a_pixel_and_leaves_the_rest()
     counts = {value: int((ink == value).sum()) for value in (bar, bolder, lighter)}
     assert all(8 <= count <= 35 for count in counts.values()), counts
     assert (out.numpy()[:, :, 59] > 0.5).all()
+
+
+def test_warp_moves_the_ink_by_at_most_its_displacement_on_its_share_of_lines():
+    tf.random.set_seed(5)
+    image, width = _lines(batch=64)
+    config = _only("warp")
+    config.warp.probability = 0.5
+    config.warp.max_pixels = 2.0
+    out, new_width = augment(image, width, config)
+    out, before = out.numpy()[..., 0], image.numpy()[..., 0]
+    np.testing.assert_array_equal(new_width.numpy(), width.numpy())
+    unchanged = [np.array_equal(a, b) for a, b in zip(out, before, strict=True)]
+    assert 16 <= sum(unchanged) <= 48, sum(unchanged)  # about half the lines left as they were
+    for warped in out[[not same for same in unchanged]]:
+        # The bar (rows 10-21, columns 10-49) moves at most 2 pixels each way: its core stays
+        # ink, and nothing further than 2 pixels from it darkens; no padding is pulled in.
+        assert (warped[12:20, 12:48] < 0.5).all()
+        away = np.ones_like(warped, bool)
+        away[8:24, 8:52] = False
+        away[:, 60:] = False
+        assert (warped[away] > 0.999).all()
+
+
+def test_warp_is_off_unless_a_config_turns_it_on():
+    assert not AugmentationConfig().warp.enabled
+    with pytest.raises(ValueError):
+        AugmentationConfig.model_validate({"warp": {"spacing": 1}})
 
 
 def test_stroke_is_off_unless_a_config_turns_it_on():
