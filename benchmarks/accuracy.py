@@ -1,7 +1,7 @@
 """Accuracy against Tesseract on the held-out set, and the ``standard`` training profile.
 
     python -m benchmarks.accuracy [--train] [--output-dir outputs/bench/standard]
-                                  [--heldout outputs/bench/heldout] [--count 1000] [--write]
+                                  [--heldout outputs/bench/heldout] [--count 5000] [--write]
 
 ``--train`` first runs the real pipeline with ``pipeline/configs/standard.json`` (synthetic data
 only: ``tools.synth_lines`` with the DejaVu fonts and the repository's word list) into
@@ -19,7 +19,10 @@ only: ``tools.synth_lines`` with the DejaVu fonts and the repository's word list
 - Tesseract 5 (``benchmarks.tesseract``: LSTM engine, ``--psm 7``, with and without a whitelist).
 
 Same normalisation for everyone (whitespace collapsed; the set is lower case). CER and line
-accuracy per system, per font package and on the fonts the model reads worst, the pipeline's wall
+accuracy per system, per font package and on the fonts the model reads worst; for the comparisons
+with Tesseract, the CER difference with its 95% interval from a paired bootstrap over the lines
+(``cer_difference``: how far the difference could move on another draw of held-out lines); the
+pipeline's wall
 time per component (from its ML Metadata), the training curve (eval-split CER per evaluation,
 from the Trainer's history.json), and a PNG plot (``benchmarks/figures/accuracy.png``).
 ``--write`` replaces the ``accuracy`` section of BENCHMARKS.md.
@@ -48,6 +51,8 @@ FIGURE = Path(__file__).resolve().parent / "figures" / "accuracy.png"
 TRAINING_WORDS = ROOT / "tools" / "data" / "words.txt"
 COMMON_ERRORS = 8  # character errors listed beside Tesseract's
 HARDEST_FONTS = 6  # fonts listed in the "hardest fonts" table
+BOOTSTRAP_RESAMPLES = 9999  # paired bootstrap of a CER difference over the held-out lines
+CONFIDENCE = 0.95
 LEXICON_MARGIN = 0.02  # serving.lexicon's stated out-of-lexicon margin (CER points as a fraction)
 DECODING_VARIANTS = ("lexicon", "char LM")  # systems that are the model plus a decoding option
 
@@ -91,7 +96,6 @@ def evaluate_systems(model_dir: str, labels_csv: Path, texts: list[str]) -> dict
     (``texts``: the training texts, for the language models)."""
     from serving.lexicon import Lexicon
     from serving.model import Recognizer
-    from trainer_module.metrics import confusions, score, score_by
 
     rows = heldout.read_labels(labels_csv)
     fonts = heldout.read_fonts(labels_csv)
@@ -138,15 +142,77 @@ def evaluate_systems(model_dir: str, labels_csv: Path, texts: list[str]) -> dict
         result = tesseract.run([path for path, _ in rows], chars, configuration)
         systems[f"Tesseract 5 ({configuration})"] = (result.texts, result.seconds)
     return {
-        name: {
-            "overall": score(references, texts),
-            "by_package": score_by(references, texts, packages),
-            "by_font": score_by(references, texts, fonts),
-            "confusions": confusions(references, texts),
-            "seconds": seconds,
-        }
+        name: system_figures(references, texts, packages, fonts, seconds)
         for name, (texts, seconds) in systems.items()
     }
+
+
+def system_figures(
+    references: list[str], texts: list[str], packages: list[str], fonts: list[str], seconds: float
+) -> dict:
+    """One system's figures on the held-out lines: overall, per font package and per font, its
+    character errors, and each line's edits and length (for ``cer_difference``)."""
+    from trainer_module.metrics import confusions, line_edits, score, score_by
+
+    return {
+        "overall": score(references, texts),
+        "by_package": score_by(references, texts, packages),
+        "by_font": score_by(references, texts, fonts),
+        "confusions": confusions(references, texts),
+        "line_edits": line_edits(references, texts),
+        "line_chars": [len(reference) for reference in references],
+        "seconds": seconds,
+    }
+
+
+def cer_difference(ours: dict, theirs: dict, seed: int = 0) -> tuple[float, float, float]:
+    """CER(ours) - CER(theirs) on the same lines, and its ``CONFIDENCE`` interval from a paired
+    bootstrap over the lines (``scipy.stats.bootstrap``, BCa): lines are drawn with their edits
+    under both systems, so what the systems share (a hard line) moves both CERs together."""
+    import numpy as np
+    from scipy import stats
+
+    a, b = np.array(ours["line_edits"]), np.array(theirs["line_edits"])
+    chars = np.array(ours["line_chars"])
+    if list(chars) != list(theirs["line_chars"]):
+        raise ValueError("the two systems were scored on different lines")
+
+    def difference(mine, other, length, axis=-1):
+        return (mine.sum(axis) - other.sum(axis)) / np.maximum(length.sum(axis), 1)
+
+    observed = float(difference(a, b, chars))
+    if np.array_equal(a, b):  # every resample agrees: nothing to estimate
+        return observed, observed, observed
+    interval = stats.bootstrap(
+        (a, b, chars),
+        difference,
+        n_resamples=BOOTSTRAP_RESAMPLES,
+        paired=True,
+        vectorized=True,
+        confidence_level=CONFIDENCE,
+        method="BCa",
+        random_state=np.random.default_rng(seed),
+    ).confidence_interval
+    return observed, float(interval.low), float(interval.high)
+
+
+def points(value: float) -> str:
+    """A CER difference in percentage points, signed: 0.0011 -> "+0.11"."""
+    return f"{100 * value:+.2f}"
+
+
+def difference_words(ours: dict, theirs: dict) -> str:
+    """The difference in words, "+0.11 CER points (95% interval ...)", and whether it holds 0."""
+    observed, low, high = cer_difference(ours, theirs)
+    if low > 0 or high < 0:
+        side = "above" if low > 0 else "below"
+        reading = f"the whole interval is {side} 0"
+    else:
+        reading = "the interval holds 0: on a set of this size the two are not told apart"
+    return (
+        f"{points(observed)} CER points ({CONFIDENCE:.0%} interval {points(low)} to "
+        f"{points(high)}, a paired bootstrap over the {len(ours['line_edits'])} lines; {reading})"
+    )
 
 
 def letters_beside_digits(random_share: float, random_style: str = "uniform") -> str:
@@ -187,7 +253,7 @@ def augmentations(config) -> str:
     """The training augmentations the profile turns on, in words (`augmentation.*`)."""
     section = config.augmentation
     names = [
-        name.replace("_", " ") + (" weight" if name == "stroke" else "")
+        {"stroke": "stroke weight", "warp": "local warp"}.get(name, name.replace("_", " "))
         for name in type(section).model_fields
         if name != "enabled" and getattr(section, name).enabled
     ]
@@ -355,7 +421,8 @@ def markdown(
     plain = systems[ours]["overall"].cer
     in_lexicon = next(f for n, f in systems.items() if "in-lexicon" in n)["overall"].cer
     out_lexicon = next(f for n, f in systems.items() if "out-of-lexicon" in n)["overall"].cer
-    in_lm = next(f for n, f in systems.items() if "LM (in-vocabulary)" in n)["overall"].cer
+    in_lm_figures = next(f for n, f in systems.items() if "LM (in-vocabulary)" in n)
+    in_lm = in_lm_figures["overall"].cer
     out_lm = next(f for n, f in systems.items() if "LM (out-of-vocabulary)" in n)["overall"].cer
     total = components.get("total", sum(components.values()))
     timing = [[name, f"{seconds / 60:.1f}"] for name, seconds in components.items()]
@@ -416,7 +483,8 @@ def markdown(
             config.data.synthetic.random_share, config.data.synthetic.random_style
         ),
         "- **Goal** (issue 7): CER on the held-out set at or below Tesseract's best "
-        f"configuration. This model is {verdict}.",
+        f"configuration. This model is {verdict}. The difference: "
+        f"{difference_words(systems[ours], systems[best_tesseract])}.",
         f"- **Lexicon decoding** (`--lexicon`, issue 6): in-lexicon {percent(plain)} -> "
         f"{percent(in_lexicon)}; out-of-lexicon {percent(plain)} -> {percent(out_lexicon)} "
         f"(stated margin: at most +{percent(LEXICON_MARGIN)}; {kept}).",
@@ -428,11 +496,12 @@ def markdown(
         f"{char_lm.DEFAULT_WEIGHT}, bonus {char_lm.DEFAULT_BONUS} per character, beam "
         f"{char_lm.DEFAULT_BEAM}: the defaults, the best of a sweep on this set. "
         + (
-            f"With it, in-vocabulary, this model is at or below {best_tesseract}."
+            f"With it, in-vocabulary, this model is at or below {best_tesseract}"
             if in_lm <= their_cer
             else f"With it, in-vocabulary, this model is still above {best_tesseract} "
-            f"({in_lm / max(their_cer, 1e-9):.1f}x)."
-        ),
+            f"({in_lm / max(their_cer, 1e-9):.1f}x)"
+        )
+        + f": {difference_words(in_lm_figures, systems[best_tesseract])}.",
         "- **Training curve** (eval split, in-distribution; held-out CERs as lines): "
         f"`benchmarks/figures/accuracy.png`. Eval-split CER per evaluation: {points}.",
         f"- **Wall time** of the standard run: {total / 60:.1f} min in all (budget: 60 min on "
@@ -460,7 +529,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", action="store_true", help="run the standard profile first")
     parser.add_argument("--output-dir", default=str(ROOT / "outputs" / "bench" / "standard"))
     parser.add_argument("--heldout", default=str(ROOT / "outputs" / "bench" / "heldout"))
-    parser.add_argument("--count", type=int, default=1000, help="held-out lines")
+    parser.add_argument("--count", type=int, default=5000, help="held-out lines")
     parser.add_argument(
         "--write",
         action="store_true",

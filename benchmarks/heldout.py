@@ -21,7 +21,7 @@ characters; default ``lower``: a-z, 0-9, space and ``.,-``, what the quick-start
 models can produce). Line ``i`` depends only on (seed, i): the same arguments give
 byte-identical files.
 
-    python -m benchmarks.heldout --out outputs/bench/heldout --count 1000 [--seed 2024]
+    python -m benchmarks.heldout --out outputs/bench/heldout --count 5000 [--seed 2024]
 
 Output: ``OUT/images/000000.png ...``, ``OUT/labels.csv`` (tf.crnn's ``path;label``, written
 last), ``OUT/fonts.txt`` (each line's font file, for per-font figures) and ``OUT/heldout.json``
@@ -354,7 +354,7 @@ def font_package(font_name: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="output directory")
-    parser.add_argument("--count", type=int, default=1000, help="lines (default 1000)")
+    parser.add_argument("--count", type=int, default=5000, help="lines (default 5000)")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed")
     parser.add_argument(
         "--charset",

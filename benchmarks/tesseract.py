@@ -20,7 +20,7 @@ CER = edits / reference characters over the set, line accuracy = exact lines.
 Speed: ``OMP_THREAD_LIMIT`` pins Tesseract's threads (1 for per-core figures); the caller pins
 the process to cores (children inherit it).
 
-    python -m benchmarks.tesseract --heldout outputs/bench/heldout [--count 1000]
+    python -m benchmarks.tesseract --heldout outputs/bench/heldout [--count 5000]
 
 prints CER, line accuracy and lines/s of both configurations.
 """
@@ -139,7 +139,7 @@ def run(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--heldout", required=True, help="held-out set directory (or create it)")
-    parser.add_argument("--count", type=int, default=1000, help="lines of the held-out set")
+    parser.add_argument("--count", type=int, default=5000, help="lines of the held-out set")
     parser.add_argument("--charset", default="lower", help="held-out charset (default lower)")
     parser.add_argument("--threads", type=int, default=1, help="cores and Tesseract threads")
     args = parser.parse_args(argv)

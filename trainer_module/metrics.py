@@ -67,6 +67,11 @@ def score(references: Iterable[str], predictions: Iterable[str]) -> TextScore:
     return total
 
 
+def line_edits(references: Iterable[str], predictions: Iterable[str]) -> list[int]:
+    """Each line's character edits (the CER's numerator, line by line)."""
+    return [Levenshtein.distance(r, p) for r, p in _pairs(references, predictions)]
+
+
 def score_by(
     references: Iterable[str], predictions: Iterable[str], groups: Iterable[str]
 ) -> dict[str, TextScore]:

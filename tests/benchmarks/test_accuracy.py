@@ -2,9 +2,10 @@
 
 from pathlib import Path
 
+import pytest
+
 from benchmarks import accuracy
 from pipeline.config import load_config
-from trainer_module.metrics import confusions, score, score_by
 
 
 def _systems(ours, in_lexicon, out_lexicon, tesseract, in_lm=None, out_lm=None):
@@ -20,13 +21,7 @@ def _systems(ours, in_lexicon, out_lexicon, tesseract, in_lm=None, out_lm=None):
         ("crnn-tfx (beam) + char LM (out-of-vocabulary)", out_lm or ours),
         ("Tesseract 5 (plain)", tesseract),
     ]:
-        figures[name] = {
-            "overall": score(references, texts),
-            "by_package": score_by(references, texts, packages),
-            "by_font": score_by(references, texts, fonts),
-            "confusions": confusions(references, texts),
-            "seconds": 1.0,
-        }
+        figures[name] = accuracy.system_figures(references, texts, packages, fonts, 1.0)
     return figures
 
 
@@ -61,6 +56,7 @@ def test_the_section_reports_each_system_font_package_curve_and_wall_time():
     assert "| Tesseract 5 (plain) | 4.35% | 66.67% | 3 |" in text
     assert "| system | fonts-a | fonts-b |" in text
     assert "goal met" in text and "not met" not in text  # equal CER is "at or below"
+    assert "goal met. The difference: +0.00 CER points (95% interval" in text
     assert "in-lexicon 4.35% -> 0.00%" in text and "; kept)" in text
     assert "step 500: 50.00%, step 1000: 10.00%" in text
     assert "32.0 min in all" in text and "| Trainer | 30.0 |" in text
@@ -166,3 +162,50 @@ def test_the_command_line_shows_a_note_by_name_not_its_text():
     assert report.this_command(None, ["bench.py", "--repeats", "5"]) == (
         "python bench.py --repeats 5"
     )
+
+
+def _figures(references, texts):
+    return accuracy.system_figures(
+        references, texts, ["fonts-a"] * len(texts), ["A.otf"] * len(texts), 1.0
+    )
+
+
+def test_a_cer_difference_comes_with_a_paired_bootstrap_interval():
+    references = ["alpha beta"] * 400  # 10 characters a line
+    theirs = _figures(references, references)
+    # Wrong on one line in four, where the other system is right every time: clearly worse.
+    worse = _figures(references, ["alpha bet" if i % 4 == 0 else "alpha beta" for i in range(400)])
+    observed, low, high = accuracy.cer_difference(worse, theirs)
+    assert observed == pytest.approx(100 / 4000)
+    assert 0 < low < observed < high
+    assert "the whole interval is above 0" in accuracy.difference_words(worse, theirs)
+    assert accuracy.difference_words(worse, theirs).startswith("+2.50 CER points (95% interval")
+    # Each wrong on its own ten lines: the same CER, an interval either side of 0.
+    mine = _figures(references, ["alpha bet" if i < 10 else "alpha beta" for i in range(400)])
+    other = _figures(
+        references, ["alpha bet" if 10 <= i < 20 else "alpha beta" for i in range(400)]
+    )
+    observed, low, high = accuracy.cer_difference(mine, other)
+    assert observed == 0 and low < 0 < high
+    assert "the interval holds 0" in accuracy.difference_words(mine, other)
+    # The same edits on every line: nothing to resample.
+    assert accuracy.cer_difference(worse, worse) == (0.0, 0.0, 0.0)
+
+
+def test_the_bootstrap_pairs_the_lines():
+    # Both systems miss the same 300 hard lines badly; one also misses 8 easy ones by a
+    # character. Drawn unpaired, the hard lines' spread would swamp the 8 extra edits; drawn
+    # with both systems' edits per line, every resample has the first system at or above.
+    references = ["alpha beta gamma"] * 1000
+    hard = ["x" * 16 if i < 300 else references[i] for i in range(1000)]
+    extra = [hard[i] if not 300 <= i < 308 else "alpha beta gamm" for i in range(1000)]
+    observed, low, _ = accuracy.cer_difference(
+        _figures(references, extra), _figures(references, hard)
+    )
+    assert observed == pytest.approx(8 / 16000)
+    assert low > 0
+
+
+def test_a_cer_difference_needs_the_same_lines():
+    with pytest.raises(ValueError, match="different lines"):
+        accuracy.cer_difference(_figures(["ab"], ["ab"]), _figures(["abc"], ["abc"]))
