@@ -196,7 +196,7 @@ def cer_difference(ours: dict, theirs: dict, seed: int = 0) -> tuple[float, floa
     return observed, float(interval.low), float(interval.high)
 
 
-def points(value: float) -> str:
+def signed_points(value: float) -> str:
     """A CER difference in percentage points, signed: 0.0011 -> "+0.11"."""
     return f"{100 * value:+.2f}"
 
@@ -209,9 +209,11 @@ def difference_words(ours: dict, theirs: dict) -> str:
         reading = f"the whole interval is {side} 0"
     else:
         reading = "the interval holds 0: on a set of this size the two are not told apart"
+    lines = len(ours["line_edits"])
     return (
-        f"{points(observed)} CER points ({CONFIDENCE:.0%} interval {points(low)} to "
-        f"{points(high)}, a paired bootstrap over the {len(ours['line_edits'])} lines; {reading})"
+        f"{signed_points(observed)} CER points ({CONFIDENCE:.0%} interval "
+        f"{signed_points(low)} to {signed_points(high)}, a paired bootstrap over the {lines} "
+        f"lines; {reading})"
     )
 
 
@@ -494,7 +496,8 @@ def markdown(
         f"{config.data.synthetic.count} training texts and {char_lm.DEFAULT_WORD_LINES} lines "
         "of 1-4 words (training + held-out words; training words only), weight "
         f"{char_lm.DEFAULT_WEIGHT}, bonus {char_lm.DEFAULT_BONUS} per character, beam "
-        f"{char_lm.DEFAULT_BEAM}: the defaults, the best of a sweep on this set. "
+        f"{char_lm.DEFAULT_BEAM}: the defaults, the best of a sweep on the set's first 1,000 "
+        "lines. "
         + (
             f"With it, in-vocabulary, this model is at or below {best_tesseract}"
             if in_lm <= their_cer

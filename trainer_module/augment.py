@@ -93,11 +93,8 @@ def _geometry(image: tf.Tensor, width: tf.Tensor, min_width: tf.Tensor, config: 
     scale = tf.cast(ink_width, tf.float32) / tf.cast(width, tf.float32)
     new_width = tf.minimum(ink_width + shift + right + slant_margin, max_width)
 
-    # Fill what the transform uncovers with each line's own background (its first column).
-    background = tf.reduce_mean(image[:, :, :1, :], axis=[1, 2, 3])
-    columns = tf.range(max_width)[None, :]
-    outside = tf.cast(columns >= width[:, None], tf.float32)[:, None, :, None]
-    image = image * (1 - outside) + background[:, None, None, None] * outside
+    # Fill what the transform uncovers with each line's own background.
+    image = _background_beyond_width(image, width)
 
     # Output point p maps to input point M (p - c' - t) + c, with M = scale^-1 shear^-1
     # rotation^-1, c the centre of the original line, c' that of the stretched one and t the
@@ -124,6 +121,15 @@ def _geometry(image: tf.Tensor, width: tf.Tensor, min_width: tf.Tensor, config: 
     return image, new_width
 
 
+def _background_beyond_width(image: tf.Tensor, width: tf.Tensor) -> tf.Tensor:
+    """The padding beyond each line's ``width`` filled with the line's own background (the mean
+    of its first column), so that a transform pulling pixels from there brings in paper, not the
+    black padding; ``augment`` zeroes the padding again at the end."""
+    background = tf.reduce_mean(image[:, :, :1, :], axis=[1, 2, 3])[:, None, None, None]
+    inside = tf.sequence_mask(width, tf.shape(image)[2], dtype=image.dtype)[:, None, :, None]
+    return image * inside + background * (1 - inside)
+
+
 def _stretched_width(width, min_width, room, config: AugmentationConfig) -> tf.Tensor:
     """Each line's ink width after a random horizontal scale: a stretch stops where the line
     would leave ``room``, and a squeeze below ``min_width`` (the label's CTC need) is skipped."""
@@ -143,10 +149,7 @@ def _warp(image: tf.Tensor, width: tf.Tensor, config: WarpConfig) -> tf.Tensor:
     background (its first column) is what the warp can pull in, not the black padding."""
     shape = tf.shape(image)
     batch, height, max_width = shape[0], shape[1], shape[2]
-    background = tf.reduce_mean(image[:, :, :1, :], axis=[1, 2, 3])[:, None, None, None]
-    inside = tf.sequence_mask(width, max_width, dtype=image.dtype)[:, None, :, None]
-    image = image * inside + background * (1 - inside)
-
+    image = _background_beyond_width(image, width)
     drawn = tf.random.uniform([batch]) < config.probability
     strength = tf.where(drawn, _uniform(batch, 0.0, config.max_pixels), 0.0)
     knots = tf.random.uniform(
