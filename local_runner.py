@@ -147,20 +147,15 @@ def fingerprint_files(directory: str) -> str:
 
 
 def synthetic_data(config, output_dir: Path) -> Path:
-    """The embedded data set: generated once per (charset, count, seed, max_chars, fonts, random
-    share and style, generator version)."""
+    """The embedded data set: generated once per ``data.synthetic`` settings and generator
+    version (a folder named by their hash)."""
     from tools import synth_lines
 
     synthetic = config.data.synthetic
-    name = f"synthetic-{synthetic.charset}-{synthetic.count}-{synthetic.seed}-{synthetic.max_chars}"
-    if synthetic.fonts:
-        name += "-fonts" + hashlib.sha256("\n".join(synthetic.fonts).encode()).hexdigest()[:8]
-    if synthetic.random_share:
-        name += f"-random{synthetic.random_share:g}"
-        if synthetic.random_style != "uniform":
-            name += f"-{synthetic.random_style}"
+    settings = synthetic.model_dump_json()
+    digest = hashlib.sha256(settings.encode()).hexdigest()[:12]
     # A newer generator draws other images from the same settings: never reuse an older set.
-    name += f"-v{synth_lines.GENERATOR_VERSION}"
+    name = f"synthetic-{synthetic.count}-{digest}-v{synth_lines.GENERATOR_VERSION}"
     directory = output_dir / "data" / name
     if not (directory / "labels.csv").exists():
         log.info("generating the embedded synthetic data set in %s", directory)
@@ -173,6 +168,9 @@ def synthetic_data(config, output_dir: Path) -> Path:
             max_chars=synthetic.max_chars,
             random_share=synthetic.random_share,
             random_style=synthetic.random_style,
+            text_style=synthetic.text_style,
+            scan_share=synthetic.scan_share,
+            progress=True,
         )
         log.info("%d lines in %.1f s", summary["count"], summary["seconds"])
         for font, chars in summary["fonts_missing_glyphs"].items():

@@ -35,8 +35,26 @@ class SyntheticDataConfig(_Section):
 
     count: int = Field(3000, ge=10, description="Number of lines to generate.")
     seed: int = Field(7, description="Generator seed: the same seed gives the same data set.")
-    charset: str = Field("lower", description="Generator charset preset or literal characters.")
-    max_chars: int = Field(16, ge=1, description="Longest generated line, in characters.")
+    charset: str = Field(
+        "ascii",
+        description="Generator charset: a preset (ascii: every printable ASCII character; full: "
+        "letters, digits and the common punctuation; alnum; lower: a-z, 0-9, space and .,-; "
+        "digits) or literal characters.",
+    )
+    text_style: Literal["print", "tokens"] = Field(
+        "print",
+        description="print: lines as printed pages have them (running text in sentence case, "
+        "headings, form fields, short labels); tokens: 1-4 words, numbers, dates and codes.",
+    )
+    max_chars: int = Field(100, ge=1, description="Longest generated line, in characters.")
+    scan_share: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Share of lines cut from a scanned-looking page (neighbour lines' ink or a "
+        "tight cut, grey paper, show-through, skew, curl, stroke damage, low resolution, "
+        "thresholds, speckle: tools.scan_look).",
+    )
     fonts: list[str] | None = Field(
         None,
         description="Font files or directories (searched recursively) to render with; None = "

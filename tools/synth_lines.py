@@ -1,10 +1,16 @@
 """Synthetic printed text lines: the project's embedded default data set.
 
 The pipeline needs labelled text-line images that anyone can make offline, without downloads.
-This module replaces tf.crnn's example data and its MNIST number generator: it draws words from
-``tools/data/words.txt`` mixed with numbers, dates, prices, times and codes, renders each line
-with a real font (the core DejaVu fonts by default) and degrades it a little (rotation, blur,
-noise, JPEG) so that a CRNN trained on it learns to read printed lines, not one clean rendering.
+This module replaces tf.crnn's example data and its MNIST number generator. By default
+(``text_style`` "print", charset ``ascii``: every printable ASCII character) a line reads as a
+line of a printed page: running text in sentence case with Capitalised and ALL-CAPS words,
+contractions, possessives, quotes and parentheses, a heading, form fields (``Total: $1,234.50``)
+or a short label, with numbers, dates, prices, percentages, times, codes, e-mail and web
+addresses and paths among the words of ``tools/data/words.txt``, up to ``max_chars`` (100)
+characters. Each line is rendered with a real font (the core DejaVu fonts by default) and
+degraded a little (rotation, blur, noise, JPEG); ``scan_share`` of the lines are cut from a
+scanned-looking page instead (``render_scanned_line``, ``tools.scan_look``), so that a CRNN
+trained on it reads printed and scanned lines, not one clean rendering.
 ``--random-share`` mixes in random character strings (TextRecognitionDataGenerator's random
 sequences), so that the model reads glyphs it would otherwise guess from word and number shapes;
 ``--random-style runs`` makes them runs of letters and runs of digits (``ab12.7kq``) rather than
@@ -46,8 +52,11 @@ import numpy as np
 import PIL
 from fontTools.ttLib import TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFilter, ImageFont, features
+from tqdm import tqdm
 
-GENERATOR_VERSION = "1.1.0"
+from tools import scan_look
+
+GENERATOR_VERSION = "2.0.0"
 
 DEFAULT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 CORE_DEJAVU_FONTS = (
@@ -65,13 +74,16 @@ DIGITS = "0123456789"
 LOWERCASE = "abcdefghijklmnopqrstuvwxyz"
 UPPERCASE = LOWERCASE.upper()
 PUNCTUATION = ".,:;!?'\"-/()&%$#+*=@"
+RARE_PUNCTUATION = "[]{}<>_~^\\|`"  # the rest of printable ASCII: references, paths, code
 CHARSETS: dict[str, str] = {
     "digits": DIGITS,
     "lower": LOWERCASE + DIGITS + " .,-",
     "alnum": LOWERCASE + UPPERCASE + DIGITS + " ",
     "full": LOWERCASE + UPPERCASE + DIGITS + " " + PUNCTUATION,
+    "ascii": LOWERCASE + UPPERCASE + DIGITS + " " + PUNCTUATION + RARE_PUNCTUATION,
 }
-DEFAULT_CHARSET = "full"
+DEFAULT_CHARSET = "ascii"
+TEXT_STYLES = ("print", "tokens")  # how a line's text is composed (``make_line``)
 
 MIN_HEIGHT = 28
 MAX_HEIGHT = 48
@@ -329,6 +341,11 @@ def cased(
     return rng.choice(allowed) if allowed else word.title()
 
 
+def capitalised(word: str) -> str:
+    """``word`` with its first letter upper case and the rest as it was: Don't, E-mail."""
+    return word[:1].upper() + word[1:]
+
+
 def word_with(rng: random.Random, alphabet: Alphabet, before: str, after: str) -> str:
     """A word between ``before`` and ``after`` ('' when the charset allows no word)."""
     word = any_word(rng, alphabet)
@@ -516,6 +533,79 @@ def symbol(rng: random.Random, _: Alphabet) -> str:
     return rng.choice("&+=*/-")
 
 
+CONTRACTIONS = (
+    "don't", "it's", "can't", "won't", "isn't", "aren't", "didn't", "doesn't", "wasn't", "we'll",
+    "we're", "they're", "you're", "you've", "I'm", "I've", "I'd", "that's", "there's", "let's",
+    "what's", "couldn't", "shouldn't", "o'clock",
+)  # fmt: skip
+CURRENCY_CODES = ("USD", "EUR", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK")
+TOP_LEVEL_DOMAINS = ("com", "org", "net", "io", "gov", "edu", "co.uk", "de")
+
+
+def contraction(rng: random.Random, alphabet: Alphabet) -> str:
+    """A contraction: don't, it's, I'm."""
+    word = rng.choice(CONTRACTIONS)
+    return capitalised(word) if rng.random() < 0.25 else word
+
+
+def currency_amount(rng: random.Random, _: Alphabet) -> str:
+    """An amount with a currency code before or after it: USD 1,250.00, 12.50 EUR."""
+    code, amount = rng.choice(CURRENCY_CODES), money(rng)
+    return f"{code} {amount}" if rng.random() < 0.6 else f"{amount} {code}"
+
+
+def fraction(rng: random.Random, _: Alphabet) -> str:
+    """A fraction or ratio: 1/2, 3/4, 16:9."""
+    return f"{rng.randint(1, 20)}{rng.choice('/:')}{rng.randint(1, 20)}"
+
+
+def numbered_reference(rng: random.Random, alphabet: Alphabet) -> str:
+    """A numbered reference: No. 17, p. 212, Sec. 4.2, Art. 9."""
+    prefix = cased(rng, rng.choice(("no.", "p.", "sec.", "art.", "ch.")), alphabet, ("title",))
+    number = str(rng.randint(1, 400))
+    return f"{prefix} {number}.{rng.randint(1, 9)}" if rng.random() < 0.3 else f"{prefix} {number}"
+
+
+def web_address(rng: random.Random, alphabet: Alphabet) -> str:
+    """A URL-like token: www.harbor.org, https://mail.net/a-b?id=42, example.com/docs."""
+    host = f"{any_word(rng, alphabet).lower()}.{rng.choice(TOP_LEVEL_DOMAINS)}"
+    path = f"/{any_word(rng, alphabet).lower()}" if rng.random() < 0.5 else ""
+    if path and rng.random() < 0.4:
+        path += f"?id={rng.randrange(1000)}"
+    scheme = rng.choice(("https://", "http://", "www.", ""))
+    return f"{scheme}{host}{path}" if host[0] != "." else ""
+
+
+def file_path(rng: random.Random, alphabet: Alphabet) -> str:
+    """A file path: /usr/local/report_2024.txt, C:\\Users\\anna, ~/docs/plan.pdf."""
+    parts = [any_word(rng, alphabet).lower() for _ in range(rng.randint(1, 3))]
+    name = (
+        parts[-1]
+        + rng.choice(("", "_" + str(rng.randint(1, 2030))))
+        + rng.choice(("", ".txt", ".pdf", ".csv"))
+    )
+    style = rng.randrange(3)
+    if style == 0:
+        return "/" + "/".join([*parts[:-1], name])
+    if style == 1:
+        return "C:\\" + "\\".join([*parts[:-1], name])
+    return "~/" + "/".join([*parts[:-1], name])
+
+
+def bracketed(rng: random.Random, alphabet: Alphabet) -> str:
+    """A bracketed mark: [12], [Note], {id}, <b>, `code`."""
+    opening, closing = rng.choice(("[]", "[]", "{}", "<>", "``"))
+    inner = str(rng.randint(1, 99)) if rng.random() < 0.5 else any_word(rng, alphabet)
+    return f"{opening}{inner}{closing}" if inner else ""
+
+
+def technical(rng: random.Random, alphabet: Alphabet) -> str:
+    """A technical token: x^2, a|b, ~15, user_id, 2^10."""
+    word, number = any_word(rng, alphabet).lower(), str(rng.randint(2, 99))
+    forms = (f"{word}^{rng.randint(2, 3)}", f"{word}|{number}", f"~{number}", f"{word}_{word}")
+    return rng.choice(forms) if word else ""
+
+
 @dataclass(frozen=True)
 class TokenFormat:
     """One kind of token (a word in title case, an ISO date, a price...) and how often to use it."""
@@ -554,6 +644,14 @@ TOKEN_FORMATS = (
     TokenFormat("hash_code", 1, hash_code),
     TokenFormat("phone_number", 1.5, phone_number),
     TokenFormat("zip_code", 1, zip_code),
+    TokenFormat("contraction", 2, contraction),
+    TokenFormat("currency_amount", 1, currency_amount),
+    TokenFormat("fraction", 1, fraction),
+    TokenFormat("numbered_reference", 1, numbered_reference),
+    TokenFormat("web_address", 1, web_address),
+    TokenFormat("file_path", 0.5, file_path),
+    TokenFormat("bracketed", 1, bracketed),
+    TokenFormat("technical", 0.5, technical),
 )
 
 
@@ -664,6 +762,162 @@ def make_text(
     return " ".join(tokens) if tokens else shortened_token(rng, plan, max_chars)
 
 
+LINE_KINDS = {"prose": 0.62, "heading": 0.08, "fields": 0.12, "short": 0.18}
+SHORT_LINE_TOKENS = (1, 4)  # a "short" line: a label, a cell, a word or two
+MIN_FULL_LINE = 0.3  # a "prose" line fills at least this share of max_chars (more when it can)
+SENTENCE_END = {".": 6, "?": 1, "!": 1}
+MID_PUNCTUATION = {",": 6, ";": 1, ":": 1}
+QUOTE_PAIRS = ('""', "''", "()")
+FIELD_NAMES = (
+    "name", "date", "total", "invoice no.", "ref", "account", "phone", "email", "address",
+    "amount due", "order", "qty", "price", "subtotal", "tax", "page", "id", "code", "time",
+    "paid", "balance", "due date", "customer", "reg. no.", "vat",
+)  # fmt: skip
+
+
+def make_print_text(
+    rng: random.Random,
+    charset: str,
+    max_chars: int = 100,
+    random_share: float = 0.0,
+    random_style: str = "uniform",
+) -> str:
+    """One line as printed pages have them: running text, a heading, form fields or a short
+    label, at most ``max_chars`` long, only ``charset`` characters, single spaces.
+
+    Running text ("prose") fills a random share (MIN_FULL_LINE to all) of ``max_chars``: words
+    mostly in lower case, a capital at each sentence start, Capitalised and sometimes ALL-CAPS
+    words, contractions and possessives, commas, colons and sentence ends, quotes and parentheses
+    around a few words, and between them the numbers, dates, prices, times, codes and addresses
+    of ``TOKEN_FORMATS``; it may start mid-sentence and end with a hyphenated word, as a line cut
+    from a paragraph does. Headings are Title Case or ALL CAPS, fields are ``Name: value`` pairs,
+    short lines 1-4 tokens (``make_text``). ``random_share`` mixes in random strings as
+    ``make_text`` does. A charset without letters gets ``make_text``'s lines.
+    """
+    check_text_limits(1, 1, max_chars)
+    check_random_share(random_share)
+    check_random_style(random_style)
+    plan = text_plan(charset)
+    if plan.digits_only or not plan.alphabet.words:
+        return make_text(rng, charset, 1, 4, max_chars, random_share, random_style)
+    kind = rng.choices(list(LINE_KINDS), weights=list(LINE_KINDS.values()))[0]
+    if kind == "short" or max_chars < 12:
+        return make_text(rng, charset, *SHORT_LINE_TOKENS, max_chars, random_share, random_style)
+    target = rng.randint(max(1, round(MIN_FULL_LINE * max_chars)), max_chars)
+    if kind == "heading":
+        line = heading(rng, plan, min(target, 60))
+    elif kind == "fields":
+        line = fields(rng, plan, target)
+    else:
+        line = prose(rng, plan, target, random_share, random_style)
+    line = " ".join(line.split())
+    if line and len(line) <= max_chars and set(line) <= plan.alphabet.allowed:
+        return line
+    return make_text(rng, charset, *SHORT_LINE_TOKENS, max_chars, random_share, random_style)
+
+
+def allowed_mark(rng: random.Random, plan: TextPlan, weights: dict[str, int]) -> str:
+    """A mark of ``weights`` the charset has, drawn by weight ('' when it has none)."""
+    marks = [mark for mark in weights if mark in plan.alphabet.allowed]
+    return rng.choices(marks, weights=[weights[m] for m in marks])[0] if marks else ""
+
+
+def prose_token(rng: random.Random, plan: TextPlan, random_share: float, random_style: str) -> str:
+    """A token of running text: mostly a lower-case word, sometimes a Capitalised or ALL-CAPS
+    one, a contraction or possessive, a random string or another format's token."""
+    roll = rng.random()
+    if random_share and rng.random() < random_share:
+        return random_token(rng, plan, random_style)
+    if roll < 0.62:
+        return rng.choice(plan.alphabet.words.get("lower") or load_words())
+    if roll < 0.68:
+        return capitalised(rng.choice(load_words()))
+    if roll < 0.70:
+        return rng.choice(load_words()).upper()
+    if roll < 0.74:
+        return rng.choice(load_words()) + ("'s" if rng.random() < 0.8 else "'")
+    return draw_token(rng, plan)
+
+
+def prose(
+    rng: random.Random, plan: TextPlan, target: int, random_share: float, random_style: str
+) -> str:
+    """Running text of about ``target`` characters (never more)."""
+    tokens: list[str] = []
+    length, sentence_start = -1, rng.random() < 0.6
+    open_group = 0  # tokens left inside an open quote or parenthesis
+    closing = ""
+    for _ in range(target):  # a bound on draws; most lines stop far earlier
+        token = prose_token(rng, plan, random_share, random_style)
+        if not token:
+            continue
+        if sentence_start:
+            token, sentence_start = capitalised(token), False
+        if not open_group and rng.random() < 0.05:
+            pair = rng.choice(QUOTE_PAIRS)
+            token, closing, open_group = pair[0] + token, pair[1], rng.randint(1, 4)
+        if open_group:
+            open_group -= 1
+            if not open_group:
+                token += closing
+        roll = 1.0 if not token[-1].isalnum() else rng.random()  # no mark after a mark
+        if roll < 0.08:
+            token += allowed_mark(rng, plan, SENTENCE_END)
+            sentence_start = True
+        elif roll < 0.18:
+            token += allowed_mark(rng, plan, MID_PUNCTUATION)
+        if length + 1 + len(token) > target:
+            break
+        tokens.append(token)
+        length += 1 + len(token)
+    if open_group and tokens:
+        tokens[-1] += closing
+    if tokens and length + 3 < target and rng.random() < 0.1:  # a word broken at the line's end
+        word = rng.choice(load_words())
+        tokens.append(word[: max(2, min(len(word) - 1, target - length - 2))] + "-")
+    return " ".join(tokens)
+
+
+def heading(rng: random.Random, plan: TextPlan, target: int) -> str:
+    """A heading of about ``target`` characters: Title Case or ALL CAPS words, perhaps numbered
+    (``4.2 Terms And Conditions``, ``CHAPTER 12: HARBOR``)."""
+    case = rng.choice((capitalised, str.upper))
+    words = []
+    if rng.random() < 0.3:
+        words.append(
+            rng.choice((f"{rng.randint(1, 12)}.", f"{rng.randint(1, 9)}.{rng.randint(1, 9)}"))
+        )
+    if rng.random() < 0.2:
+        words.append(case(rng.choice(("chapter", "section", "part", "appendix"))))
+        words.append(f"{rng.randint(1, 30)}:")
+    length = len(" ".join(words))
+    for _ in range(12):
+        word = case(rng.choice(load_words()))
+        if length + 1 + len(word) > target:
+            break
+        words.append(word)
+        length += 1 + len(word)
+    return " ".join(words)
+
+
+def fields(rng: random.Random, plan: TextPlan, target: int) -> str:
+    """Form fields of about ``target`` characters: ``Invoice No.: 4821 Date: 03/05/1990``."""
+    pairs, length = [], -1
+    for _ in range(6):
+        name = rng.choice(FIELD_NAMES)
+        name = name.upper() if rng.random() < 0.25 else capitalised(name)
+        value = (
+            draw_token(rng, plan)
+            if rng.random() < 0.7
+            else capitalised(any_word(rng, plan.alphabet))
+        )
+        pair = f"{name}: {value}" if value else ""
+        if pair and length + 1 + len(pair) <= target:
+            pairs.append(pair)
+            length += 1 + len(pair)
+    return " ".join(pairs)
+
+
 def random_token(rng: random.Random, plan: TextPlan, style: str = "uniform") -> str:
     """A string of RANDOM_TOKEN_LENGTH charset characters (no space), drawn in ``style``.
 
@@ -709,10 +963,16 @@ def check_random_style(random_style: str) -> None:
         )
 
 
-def check_random_share(random_share: float) -> None:
-    """Raise SynthError unless 0 <= random_share <= 1."""
-    if not 0.0 <= random_share <= 1.0:
-        raise SynthError(f"random-share must be between 0 and 1, got {random_share}")
+def check_random_share(share: float, name: str = "random-share") -> None:
+    """Raise SynthError unless 0 <= share <= 1 (``name``: the setting, for the message)."""
+    if not 0.0 <= share <= 1.0:
+        raise SynthError(f"{name} must be between 0 and 1, got {share}")
+
+
+def check_text_style(text_style: str) -> None:
+    """Raise SynthError unless ``text_style`` is one of TEXT_STYLES."""
+    if text_style not in TEXT_STYLES:
+        raise SynthError(f"text-style must be one of {', '.join(TEXT_STYLES)}, got {text_style!r}")
 
 
 def shortened_token(rng: random.Random, plan: TextPlan, max_chars: int) -> str:
@@ -739,6 +999,45 @@ def render_line(text: str, font_path: str, rng: random.Random) -> Image.Image:
     image = blur(image, rng)
     image = add_noise(image, rng)
     return jpeg_round_trip(image, rng)
+
+
+def render_scanned_line(
+    text: str, font_path: str, rng: random.Random, neighbours: tuple[str, str] = ("", "")
+) -> Image.Image:
+    """Draw ``text`` as a line cut from a scanned page: a greyscale ("L") image.
+
+    The line is cut from a page where ``neighbours`` (the lines above and below; '' for none)
+    stand at a random line pitch, with margins from a tight cut into the ascenders to a loose one
+    that takes in the neighbours' descenders and ascenders; then ``tools.scan_look.scanned``
+    gives it paper, skew and curl, stroke damage, low resolution, thresholds and speckle.
+    """
+    image = cut_from_page(text, font_path, rng, neighbours)
+    image = fit_height(image)
+    image = Image.fromarray(scan_look.scanned(np.asarray(image), rng))
+    return jpeg_round_trip(image, rng)
+
+
+def cut_from_page(
+    text: str, font_path: str, rng: random.Random, neighbours: tuple[str, str]
+) -> Image.Image:
+    """``text`` between its neighbour lines on white paper, cut out with random margins."""
+    height = rng.randint(MIN_HEIGHT, MAX_HEIGHT - 2)
+    size = max(8, round(height / line_height_per_pixel_size(font_path)))
+    font = load_font(font_path, size)
+    ascent, descent = font.getmetrics()
+    pitch = round((ascent + descent) * rng.uniform(1.0, 1.3))
+    x0, _, x1, _ = font.getbbox(text)
+    above, below = neighbours
+    width = max([x1, *(font.getbbox(line)[2] for line in neighbours if line)]) + 16
+    page = Image.new("L", (width, 3 * pitch), 255)
+    draw = ImageDraw.Draw(page)
+    for line, top in ((above, 0), (text, pitch), (below, 2 * pitch)):
+        if line:
+            draw.text((8, top), line, font=font, fill=0)
+    top = pitch - rng.randint(-1, max(1, pitch - ascent - descent + 4))
+    bottom = pitch + ascent + descent + rng.randint(-1, max(1, pitch - ascent - descent + 4))
+    left, right = 8 + x0 - rng.randint(0, 8), 8 + x1 + rng.randint(0, 8)
+    return page.crop((max(0, left), max(0, top), min(width, right), min(3 * pitch, bottom)))
 
 
 def draw_text(text: str, font_path: str, rng: random.Random) -> tuple[Image.Image, int]:
@@ -825,14 +1124,38 @@ def make_line(
     charset: str = DEFAULT_CHARSET,
     min_tokens: int = 1,
     max_tokens: int = 4,
-    max_chars: int = 24,
+    max_chars: int = 100,
     random_share: float = 0.0,
     random_style: str = "uniform",
+    text_style: str = "print",
+    scan_share: float = 0.0,
 ) -> tuple[str, Image.Image]:
-    """Line ``index`` of the data set ``seed``: its label and image (``fonts`` in fixed order)."""
+    """Line ``index`` of the data set ``seed``: its label and image (``fonts`` in fixed order).
+
+    ``text_style`` "print" composes the text as printed pages do (``make_print_text``; the token
+    limits are not used), "tokens" joins ``min_tokens`` to ``max_tokens`` tokens (``make_text``).
+    ``scan_share`` of the lines are drawn as cut from a scanned page (``render_scanned_line``,
+    half of them between neighbour lines); 0 draws nothing extra, so lines stay the same.
+    """
     rng = line_rng(seed, index)
-    text = make_text(rng, charset, min_tokens, max_tokens, max_chars, random_share, random_style)
-    return text, render_line(text, pick_font(rng, text, fonts), rng)
+    if text_style == "print":
+        text = make_print_text(rng, charset, max_chars, random_share, random_style)
+    else:
+        text = make_text(
+            rng, charset, min_tokens, max_tokens, max_chars, random_share, random_style
+        )
+    font = pick_font(rng, text, fonts)
+    if scan_share and rng.random() < scan_share:
+        neighbours = ("", "")
+        if rng.random() < 0.5:
+            neighbours = tuple(  # type: ignore[assignment]
+                make_print_text(rng, charset, max_chars) for _ in range(2)
+            )
+            neighbours = tuple(  # the neighbours are drawn with the line's font
+                line if set(line) - {" "} <= glyph_coverage(font) else "" for line in neighbours
+            )
+        return text, render_scanned_line(text, font, rng, neighbours)
+    return text, render_line(text, font, rng)
 
 
 def generate(
@@ -843,9 +1166,12 @@ def generate(
     charset: str = DEFAULT_CHARSET,
     min_tokens: int = 1,
     max_tokens: int = 4,
-    max_chars: int = 24,
+    max_chars: int = 100,
     random_share: float = 0.0,
     random_style: str = "uniform",
+    text_style: str = "print",
+    scan_share: float = 0.0,
+    progress: bool = False,
 ) -> dict:
     """Write ``count`` lines to ``out_dir``: images/NNNNNN.png, labels.csv, generation.json.
 
@@ -860,6 +1186,8 @@ def generate(
     check_text_limits(min_tokens, max_tokens, max_chars)
     check_random_share(random_share)
     check_random_style(random_style)
+    check_text_style(text_style)
+    check_random_share(scan_share, "scan-share")
     font_paths = resolve_fonts(fonts)
     plan = text_plan(charset)
     # A font without every charset glyph draws only the lines it can (pick_font): say which.
@@ -870,7 +1198,10 @@ def generate(
     labels_path.unlink(missing_ok=True)  # a stale index must never describe the new images
     digits = max(6, len(str(count - 1)))
     rows = []
-    for index in range(count):
+    lines = tqdm(
+        range(count), desc="synthetic lines", unit="line", mininterval=30, disable=not progress
+    )
+    for index in lines:
         text, image = make_line(
             seed,
             index,
@@ -881,6 +1212,8 @@ def generate(
             max_chars,
             random_share,
             random_style,
+            text_style,
+            scan_share,
         )
         name = f"{index:0{digits}d}.png"
         image.save(images_dir / name, format="PNG")
@@ -888,6 +1221,7 @@ def generate(
     settings = generation_settings(count, seed, font_paths, charset, plan.chars)
     settings.update(min_tokens=min_tokens, max_tokens=max_tokens, max_chars=max_chars)
     settings.update(random_share=random_share, random_style=random_style)
+    settings.update(text_style=text_style, scan_share=scan_share)
     settings["fonts_missing_glyphs"] = {Path(font).name: chars for font, chars in lacking.items()}
     write_atomically(metadata_path, json.dumps(settings, indent=2, ensure_ascii=False) + "\n")
     write_atomically(labels_path, "".join(rows))
@@ -952,8 +1286,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m tools.synth_lines",
         description=(
             "Generate synthetic printed text-line images with labels for CRNN training:\n"
-            "words, numbers, dates, prices, times and codes rendered with real fonts,\n"
-            "then mildly rotated, blurred, noised and sometimes JPEG-compressed."
+            "running text, headings and form fields with numbers, dates, prices, times,\n"
+            "codes and addresses, rendered with real fonts, then mildly rotated, blurred,\n"
+            "noised and sometimes JPEG-compressed; a share of them (--scan-share) cut from\n"
+            "a scanned-looking page instead."
         ),
         epilog=(
             "output:\n"
@@ -992,13 +1328,34 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
-        "--min-tokens", type=int, default=1, help="fewest tokens per line (default: 1)"
+        "--text-style",
+        choices=TEXT_STYLES,
+        default="print",
+        help=(
+            "print: lines as printed pages have them (running text in sentence case, headings, "
+            "form fields, short labels; up to --max-chars); tokens: --min-tokens to --max-tokens "
+            "words, numbers, dates and codes joined by spaces (default: print)"
+        ),
     )
     parser.add_argument(
-        "--max-tokens", type=int, default=4, help="most tokens per line (default: 4)"
+        "--min-tokens", type=int, default=1, help="tokens style: fewest tokens (default: 1)"
     )
     parser.add_argument(
-        "--max-chars", type=int, default=24, help="longest label in characters (default: 24)"
+        "--max-tokens", type=int, default=4, help="tokens style: most tokens (default: 4)"
+    )
+    parser.add_argument(
+        "--max-chars", type=int, default=100, help="longest label in characters (default: 100)"
+    )
+    parser.add_argument(
+        "--scan-share",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help=(
+            "share of lines cut from a scanned-looking page: neighbour lines' ink or a tight cut, "
+            "grey paper, show-through, skew and curl, broken or thick strokes, low resolution, "
+            "thresholds, speckle (tools.scan_look; default: 0, none)"
+        ),
     )
     parser.add_argument(
         "--random-share",
@@ -1038,6 +1395,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             max_chars=args.max_chars,
             random_share=args.random_share,
             random_style=args.random_style,
+            text_style=args.text_style,
+            scan_share=args.scan_share,
+            progress=True,
         )
     except SynthError as error:
         print(f"synth_lines: error: {error}", file=sys.stderr)

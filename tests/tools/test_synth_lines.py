@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from fontTools import subset
 from fontTools.ttLib import TTFont
@@ -22,10 +23,15 @@ from tools.synth_lines import (
     DEFAULT_FONT_DIR,
     MAX_HEIGHT,
     MIN_HEIGHT,
+    cut_from_page,
     generate,
     line_rng,
+    make_line,
+    make_print_text,
     make_text,
     render_line,
+    render_scanned_line,
+    resolve_charset,
     resolve_fonts,
 )
 
@@ -75,7 +81,7 @@ def test_generate_writes_images_labels_and_settings(tmp_path: Path) -> None:
     assert len(rows) == 12
     for index, (path, label) in enumerate(rows):
         assert path == f"images/{index:06d}.png"
-        assert_clean_text(label, CHARSETS["full"], 24)
+        assert_clean_text(label, CHARSETS["ascii"], 100)
         with Image.open(tmp_path / path) as image:
             image.load()
             assert image.mode == "L"
@@ -87,7 +93,7 @@ def test_generate_writes_images_labels_and_settings(tmp_path: Path) -> None:
 
     settings = json.loads((tmp_path / "generation.json").read_text(encoding="utf-8"))
     assert settings["seed"] == 7 and settings["count"] == 12
-    assert settings["charset"] == CHARSETS["full"] and settings["version"]
+    assert settings["charset"] == CHARSETS["ascii"] and settings["version"]
     assert set(settings["fonts"]) <= set(CORE_DEJAVU_FONTS) and settings["fonts"]
     assert not list(tmp_path.glob(".*.tmp")), "temporary files left behind"
     assert settings["fonts_missing_glyphs"] == {}, "the core DejaVu fonts draw every charset"
@@ -129,7 +135,7 @@ def test_semicolons_in_labels_read_back_on_the_first_split(tmp_path: Path) -> No
     generate(tmp_path, count=30, seed=5, charset=charset)
 
     labels = [label for _, label in read_labels(tmp_path)]
-    expected = [make_text(line_rng(5, index), charset) for index in range(30)]
+    expected = [make_print_text(line_rng(5, index), charset) for index in range(30)]
     assert labels == expected
     assert any(";" in label for label in labels), "no label with ';' to check"
 
@@ -362,7 +368,8 @@ def test_cli_writes_files_and_prints_a_summary(tmp_path: Path) -> None:
 
 def test_cli_draws_random_strings_in_the_style_asked_and_records_it(tmp_path: Path) -> None:
     out = tmp_path / "runs"
-    args = ("--count", "6", "--seed", "3", "--random-share", "1", "--charset", "lower")
+    args = ("--count", "6", "--seed", "3", "--random-share", "1", "--charset", "lower",
+            "--text-style", "tokens", "--max-chars", "24")  # fmt: skip
     result = run_cli("--out", str(out), *args, "--random-style", "runs")
 
     assert result.returncode == 0, result.stderr
@@ -448,3 +455,90 @@ def test_word_list_is_sorted_unique_lowercase_ascii() -> None:
     assert 1000 <= len(lines) <= 1500
     assert lines == sorted(set(lines))
     assert all(re.fullmatch(r"[a-z]+", word) for word in lines)
+
+
+# --------------------------------------------------------------------------- printed-page texts
+
+
+def test_print_texts_read_as_printed_lines_of_the_whole_ascii_set() -> None:
+    texts = [make_print_text(line_rng(2, i), "ascii", 100) for i in range(3000)]
+    for text in texts:
+        assert_clean_text(text, CHARSETS["ascii"], 100)
+    assert set("".join(texts)) == set(CHARSETS["ascii"])  # every printable ASCII character
+    joined = "\n".join(texts)
+    for kind, pattern in {
+        "sentence start": r"[.?!] [A-Z][a-z]+",
+        "ALL-CAPS word": r"\b[A-Z]{4,}\b",
+        "contraction": r"\b[A-Za-z]+'(t|s|ll|re|ve|m|d)\b",
+        "possessive": r"[a-z]'s\b",
+        "quoted words": r"\"[A-Za-z]+ [^\"]+\"",
+        "parenthesis": r"\([^)]+\)",
+        "price": r"\$\d{1,3}(,\d{3})*\.\d\d",
+        "currency code": r"\b(USD|EUR|GBP) \d",
+        "percentage": r"\d%",
+        "time": r"\d\d:\d\d",
+        "date": r"\d\d/\d\d/\d{2,4}",
+        "e-mail": r"[a-z]+@[a-z]+\.[a-z]+",
+        "web address": r"(https?://|www\.)[a-z]+\.",
+        "thousands": r"\d,\d{3}",
+        "form field": r"[A-Z][a-z]+: ",
+    }.items():
+        assert re.search(pattern, joined), f"no {kind} in 3000 lines"
+    lengths = sorted(map(len, texts))
+    # Lines run from single labels to full page lines, most of them long.
+    assert lengths[0] <= 5 and lengths[-1] >= 95 and lengths[len(lengths) // 2] >= 40
+
+
+def test_print_texts_keep_to_narrow_charsets_and_short_limits() -> None:
+    for charset, limit in [("lower", 100), ("full", 30), ("alnum", 60), ("digits", 8)]:
+        for index in range(300):
+            text = make_print_text(line_rng(5, index), charset, limit)
+            assert_clean_text(text, resolve_charset(charset), limit)
+
+
+def test_generate_defaults_to_print_lines_and_records_the_style(tmp_path: Path) -> None:
+    summary = generate(tmp_path, count=20, seed=4, scan_share=0.5)
+    settings = json.loads(Path(summary["generation_json"]).read_text())
+    assert settings["charset_name"] == "ascii" and settings["text_style"] == "print"
+    assert settings["scan_share"] == 0.5 and settings["max_chars"] == 100
+    labels = [label for _, label in read_labels(tmp_path)]
+    assert labels == [make_line(4, i, resolve_fonts(None), scan_share=0.5)[0] for i in range(20)]
+    assert any(label != label.lower() for label in labels)
+
+
+def test_scan_share_changes_only_the_images_it_draws_scanned(tmp_path: Path) -> None:
+    fonts = resolve_fonts(None)
+    plain = [make_line(9, i, fonts) for i in range(30)]
+    scanned = [make_line(9, i, fonts, scan_share=0.5) for i in range(30)]
+    assert [text for text, _ in plain] == [text for text, _ in scanned]
+    changed = [a.tobytes() != b.tobytes() for (_, a), (_, b) in zip(plain, scanned, strict=True)]
+    assert 5 <= sum(changed) <= 25
+
+
+def test_scanned_lines_can_carry_neighbour_lines_ink_at_their_edges() -> None:
+    font = str(resolve_fonts(None)[0])
+    text = "Total: $1,234.50 due"
+    alone = cut_from_page(text, font, random.Random(1), ("", ""))
+    with_neighbours = [
+        cut_from_page(text, font, random.Random(seed), ("Qjgpy ypqgj", "Hdlkt bdfhk"))
+        for seed in range(20)
+    ]
+
+    def edge_ink(image) -> int:
+        pixels = np.asarray(image)
+        return int((pixels[:2] < 128).sum() + (pixels[-2:] < 128).sum())
+
+    assert edge_ink(alone) == 0
+    assert any(edge_ink(image) > 0 for image in with_neighbours)
+    rendered = render_scanned_line(text, font, random.Random(3), ("Above", "Below"))
+    assert rendered.mode == "L" and rendered.width > 4 * rendered.height
+
+
+def test_cli_takes_text_style_and_scan_share(tmp_path: Path) -> None:
+    result = run_cli("--out", str(tmp_path), "--count", "4", "--text-style", "tokens",
+                     "--scan-share", "1", "--max-chars", "20")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    settings = json.loads((tmp_path / "generation.json").read_text())
+    assert settings["text_style"] == "tokens" and settings["scan_share"] == 1.0
+    bad = run_cli("--out", str(tmp_path), "--count", "4", "--scan-share", "2")
+    assert bad.returncode == 2 and "scan-share must be between 0 and 1" in bad.stderr
