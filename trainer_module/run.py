@@ -30,6 +30,12 @@ def _batches(fn_args, files, schema, remap, config: CrnnConfig, batch_size: int,
         num_epochs=None if training else 1,
     )
     dataset = fn_args.data_accessor.tf_dataset_factory(files, options, schema)
+    dataset = data.batch_by_width(
+        dataset.unbatch(),
+        lambda features: features[transform.WIDTH],
+        batch_size,
+        config.model.max_width,
+    )
 
     def to_model(features):
         ids = features[transform.LABEL_IDS]

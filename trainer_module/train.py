@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import tensorflow as tf
+from tqdm import tqdm
 
 from pipeline.config import CrnnConfig, ModelConfig, TrainingConfig
 from trainer_module.alphabet import Alphabet
@@ -23,6 +24,7 @@ from trainer_module.metrics import EditDistanceRate, ExactMatchRate
 from trainer_module.model import build_recognizer, policy_scope
 
 log = logging.getLogger(__name__)
+PROGRESS_SECONDS = 20  # the longest wait between two progress lines while training
 
 NON_FINITE_LOSS = (
     "CTC loss is not finite. A label needs more time steps than its image width gives (ingest "
@@ -196,11 +198,29 @@ class Schedule:
 
 
 class ProgressLog(tf.keras.callbacks.Callback):
-    """One line per evaluation a person can follow: step, losses, CER, learning rate, speed."""
+    """One line per evaluation a person can follow (step, losses, CER, learning rate, speed),
+    and between them tqdm's progress over all steps (rate and time left) at least every
+    ``PROGRESS_SECONDS``."""
 
     def __init__(self, schedule: Schedule, batch_size: int):
         super().__init__()
         self.schedule, self.batch_size = schedule, batch_size
+        self.bar = None
+
+    def on_train_begin(self, logs=None):
+        self.bar = tqdm(
+            total=self.schedule.total_steps,
+            desc="training",
+            unit="step",
+            mininterval=PROGRESS_SECONDS,
+            maxinterval=PROGRESS_SECONDS,
+        )
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.bar.update(1)
+
+    def on_train_end(self, logs=None):
+        self.bar.close()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()
