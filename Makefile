@@ -56,5 +56,5 @@ image:  ## Build kubeflow/Dockerfile, the Kubeflow/Vertex image (needs Docker; I
 	docker build -f kubeflow/Dockerfile -t $(or $(IMAGE),crnn-tfx:latest) .
 
 clean:  ## Remove the venv, outputs and caches.
-	rm -rf $(VENV) outputs .pytest_cache .ruff_cache benchmarks/.venv-torch
+	rm -rf $(VENV) outputs .pytest_cache .ruff_cache benchmarks/.venv-torch benchmarks/.venv-paddle
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -8,6 +8,10 @@
   (``benchmarks/torch_crnn.py``), in ``benchmarks/.venv-torch`` (git-ignored). PyTorch never
   goes into the project's .venv. Python 3.11 is found as ``$TORCH_PYTHON``, ``python3.11`` on
   PATH, or pyenv's ``versions/3.11.*``.
+- A separate venv with rapidocr-onnxruntime (PaddleOCR's PP-OCRv4 models as ONNX, run by
+  onnxruntime) for the PaddleOCR peer (``benchmarks/paddleocr_peer.py``), in
+  ``benchmarks/.venv-paddle`` (git-ignored), made with the Python running this (the project's
+  3.10). The recognition model comes inside the wheel: nothing is downloaded at run time.
 
 Idempotent: every step is skipped when what it makes is already there.
 
@@ -61,6 +65,16 @@ APT_PACKAGES = (
 TORCH_VERSION = "2.13.0"
 TORCH_VENV = Path(__file__).resolve().parent / ".venv-torch"
 TORCH_PYTHON = TORCH_VENV / "bin" / "python"
+# The PaddleOCR peer: the wheel holds the models; onnxruntime, which computes the figures, pinned.
+RAPIDOCR_VERSION = "1.4.4"
+ONNXRUNTIME_VERSION = "1.23.2"
+PADDLE_REQUIREMENTS = (
+    f"rapidocr-onnxruntime=={RAPIDOCR_VERSION}",
+    f"onnxruntime=={ONNXRUNTIME_VERSION}",
+)
+PADDLE_REC_MODEL = "ch_PP-OCRv4_rec_infer.onnx"  # in the wheel's rapidocr_onnxruntime/models/
+PADDLE_VENV = Path(__file__).resolve().parent / ".venv-paddle"
+PADDLE_PYTHON = PADDLE_VENV / "bin" / "python"
 
 
 class SetupError(RuntimeError):
@@ -139,6 +153,33 @@ def make_torch_venv() -> None:
     )
 
 
+def rapidocr_installed() -> str | None:
+    """The rapidocr-onnxruntime version in the PaddleOCR venv when its wheel and recognition
+    model are there, else None (found without importing the package, which loads OpenCV)."""
+    if not PADDLE_PYTHON.exists():
+        return None
+    probe = (
+        "import importlib.metadata as m, importlib.util as u, pathlib\n"
+        "spec = u.find_spec('rapidocr_onnxruntime')\n"
+        "folder = pathlib.Path(spec.origin).parent if spec and spec.origin else None\n"
+        f"if folder and (folder / 'models' / {PADDLE_REC_MODEL!r}).is_file():\n"
+        "    print(m.version('rapidocr-onnxruntime'))\n"
+    )
+    result = subprocess.run(
+        [str(PADDLE_PYTHON), "-I", "-c", probe], capture_output=True, text=True, check=False
+    )
+    version = result.stdout.strip() if result.returncode == 0 else ""
+    return version or None
+
+
+def make_paddle_venv() -> None:
+    """Create benchmarks/.venv-paddle with this Python and pip-install PADDLE_REQUIREMENTS."""
+    subprocess.run([sys.executable, "-m", "venv", "--clear", str(PADDLE_VENV)], check=True)
+    subprocess.run(
+        [str(PADDLE_PYTHON), "-m", "pip", "install", "--quiet", *PADDLE_REQUIREMENTS], check=True
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report only, install nothing")
@@ -146,10 +187,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     missing = missing_apt_packages()
     torch = torch_installed()
     torch_ok = bool(torch and torch.startswith(TORCH_VERSION))
+    rapidocr = rapidocr_installed()
+    rapidocr_ok = rapidocr == RAPIDOCR_VERSION
     if args.check:
         print(f"Debian packages missing: {' '.join(missing) or 'none'}")
         print(f"PyTorch venv {TORCH_VENV}: {torch or 'missing'}")
-        return 0 if not missing and torch_ok else 1
+        print(f"PaddleOCR venv {PADDLE_VENV}: rapidocr-onnxruntime {rapidocr or 'missing'}")
+        return 0 if not missing and torch_ok and rapidocr_ok else 1
     try:
         if missing:
             print(f"installing {' '.join(missing)}", flush=True)
@@ -160,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"creating {TORCH_VENV} with torch=={TORCH_VERSION}", flush=True)
             make_torch_venv()
         print(f"PyTorch venv: torch {torch_installed()}")
+        if not rapidocr_ok:
+            print(f"creating {PADDLE_VENV} with {' '.join(PADDLE_REQUIREMENTS)}", flush=True)
+            make_paddle_venv()
+        print(f"PaddleOCR venv: rapidocr-onnxruntime {rapidocr_installed()}")
     except (SetupError, subprocess.CalledProcessError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -16,9 +16,11 @@ rotation, blur, noise and JPEG) and changes what is drawn:
   the standard profile uses) put letters beside digits and hyphens, but in none of these forms:
   a decade, a measurement or a serial turns up among them only by chance.
 
-Every label only uses characters of ``--charset`` (a ``tools.synth_lines`` preset or literal
-characters; default ``lower``: a-z, 0-9, space and ``.,-``, what the quick-start and standard
-models can produce). Line ``i`` depends only on (seed, i): the same arguments give
+Lines read as printed text (``heldout_text``: sentence starts capitalised, words in lower, Title
+and UPPER case, commas, sentence ends, quotes and parentheses) and run from one token to 100
+characters. Every label only uses characters of ``--charset`` (a ``tools.synth_lines`` preset or
+literal characters; default ``full``: letters of both cases, digits, space and
+``.,:;!?'"-/()&%$#+*=@``). Line ``i`` depends only on (seed, i): the same arguments give
 byte-identical files.
 
     python -m benchmarks.heldout --out outputs/bench/heldout --count 5000 [--seed 2024]
@@ -45,9 +47,10 @@ if __package__ in (None, ""):
 
 from tools import synth_lines
 
-HELDOUT_VERSION = "1"
+HELDOUT_VERSION = "2"
 DEFAULT_SEED = 2024
-DEFAULT_CHARSET = "lower"
+DEFAULT_CHARSET = "full"
+DEFAULT_MAX_CHARS = 100
 WORDS_PATH = Path(__file__).resolve().parent / "data" / "heldout_words.txt"
 FONTS_FILE = "fonts.txt"
 
@@ -214,6 +217,57 @@ class TokenKind:
     draw: Callable[[random.Random], str]
 
 
+def possessive(rng: random.Random) -> str:
+    """A held-out word's possessive: walnut's."""
+    return word(rng) + "'s"
+
+
+HELDOUT_CONTRACTIONS = (
+    "wouldn't", "haven't", "hasn't", "he'd", "she'll", "they'd", "we've", "you'll", "mustn't",
+    "weren't", "it'll", "who's", "here's", "how's",
+)  # fmt: skip
+
+
+def contraction(rng: random.Random) -> str:
+    """A contraction the training texts never use: wouldn't, she'll."""
+    return rng.choice(HELDOUT_CONTRACTIONS)
+
+
+def slashed_iso_date(rng: random.Random) -> str:
+    """A year-first date with slashes or a day-month-year with a month name: 2024/03/15,
+    15-Mar-2024."""
+    year, month, day = rng.randint(1900, 2040), rng.randint(1, 12), rng.randint(1, 28)
+    if rng.random() < 0.5:
+        return f"{year}/{month:02d}/{day:02d}"
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    return f"{day}-{months[month - 1]}-{year}"
+
+
+def dotted_phone(rng: random.Random) -> str:
+    """A phone number with dots: 555.123.4567."""
+    return f"{rng.randrange(200, 1000)}.{rng.randrange(100, 1000)}.{rng.randrange(10000):04d}"
+
+
+def held_out_address(rng: random.Random) -> str:
+    """An e-mail or web address on domains the training texts never use: zephyr@walnut.info,
+    ftp://kiosk.biz/files."""
+    domain = f"{word(rng)}.{rng.choice(('info', 'biz', 'ca', 'fr', 'int'))}"
+    if rng.random() < 0.5:
+        return f"{word(rng)}.{word(rng)}@{domain}"
+    return f"ftp://{domain}/{word(rng)}"
+
+
+def suffixed_amount(rng: random.Random) -> str:
+    """An amount with a trailing sign or a comma decimal: 12.50$, 1.234,56, 3,5 %."""
+    whole = rng.randrange(1, 100_000)
+    forms = (
+        f"{whole % 1000}.{rng.randrange(100):02d}$",
+        f"{whole:,}".replace(",", ".") + f",{rng.randrange(100):02d}",
+        f"{whole % 100},{rng.randrange(10)} %",
+    )
+    return rng.choice(forms)
+
+
 TOKEN_KINDS = (
     TokenKind("word", 45, word),
     TokenKind("compound", 5, compound),
@@ -225,39 +279,82 @@ TOKEN_KINDS = (
     TokenKind("comma_decimal", 2, comma_decimal),
     TokenKind("serial", 3, serial),
     TokenKind("hex_code", 1, hex_code),
+    TokenKind("possessive", 2, possessive),
+    TokenKind("contraction", 2, contraction),
+    TokenKind("slashed_iso_date", 1.5, slashed_iso_date),
+    TokenKind("dotted_phone", 1, dotted_phone),
+    TokenKind("address", 1, held_out_address),
+    TokenKind("suffixed_amount", 1.5, suffixed_amount),
 )
 
 CASES = (str.lower, str.title, str.upper)
-CASE_WEIGHTS = (6, 3, 1)
+CASED_KINDS = {"word", "compound", "abbreviation", "possessive", "contraction"}
+CODE_KINDS = {"serial", "version"}  # in upper case half the time: R5G3-X3D, V2.1
+CASE_WEIGHTS = (70, 22, 8)
 DRAWS_PER_TOKEN = 8
+SENTENCE_MARKS = ".?!"
+INNER_MARKS = ",,,,;:"
+ENCLOSING = ('""', "()", "''")
 
 
 def in_case(rng: random.Random, token: str, allowed: frozenset[str]) -> str:
     """``token`` lower-cased, Title-cased or upper-cased, among the variants the charset allows."""
     variants = [case(token) for case in CASES]
+    if "'" in token:  # str.title would make wouldn't Wouldn'T
+        variants[1] = token[:1].upper() + token[1:]
     fitting = [(v, w) for v, w in zip(variants, CASE_WEIGHTS, strict=True) if set(v) <= allowed]
     if not fitting:
         return token
     return rng.choices([v for v, _ in fitting], weights=[w for _, w in fitting])[0]
 
 
+def punctuated(rng: random.Random, token: str, allowed: frozenset[str]) -> tuple[str, bool]:
+    """``token`` perhaps with a mark after it (a sentence end, a comma...) or inside quotes or
+    parentheses; and whether it ended a sentence. Marks the charset lacks are left out."""
+    roll = rng.random()
+    if roll < 0.06:
+        mark = rng.choice(SENTENCE_MARKS)
+        return (token + mark, True) if mark in allowed else (token, False)
+    if roll < 0.16:
+        mark = rng.choice(INNER_MARKS)
+        return (token + mark if mark in allowed else token), False
+    if roll < 0.19:
+        pair = rng.choice(ENCLOSING)
+        return (pair[0] + token + pair[1] if set(pair) <= allowed else token), False
+    return token, False
+
+
 def heldout_text(
-    rng: random.Random, charset: str = DEFAULT_CHARSET, max_tokens: int = 4, max_chars: int = 24
+    rng: random.Random, charset: str = DEFAULT_CHARSET, max_tokens: int = 16, max_chars: int = 100
 ) -> str:
     """One line: 1 to ``max_tokens`` tokens joined by spaces, at most ``max_chars`` long, every
-    character in ``charset``; a digits-only charset gives digit strings."""
+    character in ``charset``; a digits-only charset gives digit strings.
+
+    With letters, capitals and punctuation in the charset, lines read as printed text: a capital
+    at a sentence's start, words in lower, Title or UPPER case, commas, sentence ends, quotes and
+    parentheses (``punctuated``). The number of tokens is drawn first, so lines run from one
+    token to ``max_chars``."""
     chars = synth_lines.resolve_charset(charset)
     allowed = frozenset(chars)
     if synth_lines.is_digits_only(chars):
         return "".join(rng.choices(sorted(allowed), k=rng.randint(1, max_chars)))
     wanted, tokens, length = rng.randint(1, max_tokens), [], -1
     weights = [kind.weight for kind in TOKEN_KINDS]
+    sentence_start = rng.random() < 0.5
     for _ in range(wanted * DRAWS_PER_TOKEN):
         kind = rng.choices(TOKEN_KINDS, weights=weights)[0]
-        token = in_case(rng, kind.draw(rng), allowed)
+        token = kind.draw(rng)
+        if kind.name in CASED_KINDS:
+            token = in_case(rng, token, allowed)
+        elif kind.name in CODE_KINDS and rng.random() < 0.5 and set(token.upper()) <= allowed:
+            token = token.upper()
+        if sentence_start and token[:1].islower() and token[:1].upper() in allowed:
+            token = token[:1].upper() + token[1:]
+        token, ends_sentence = punctuated(rng, token, allowed)
         if set(token) <= allowed and length + 1 + len(token) <= max_chars:
             tokens.append(token)
             length += 1 + len(token)
+            sentence_start = ends_sentence
             if len(tokens) == wanted:
                 break
     if tokens:
@@ -302,7 +399,7 @@ def generate(
     count: int,
     seed: int = DEFAULT_SEED,
     charset: str = DEFAULT_CHARSET,
-    max_chars: int = 24,
+    max_chars: int = DEFAULT_MAX_CHARS,
     fonts: Sequence[str] | None = None,
 ) -> Path:
     """Write the set to ``out_dir`` (reused when heldout.json already records the same settings);
@@ -361,9 +458,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=DEFAULT_CHARSET,
         help="label characters: a tools.synth_lines preset (digits, lower, alnum, full) or "
         "literal characters; only use characters the compared models can produce "
-        "(default: lower)",
+        "(default: full: letters of both cases, digits, space and the common punctuation)",
     )
-    parser.add_argument("--max-chars", type=int, default=24, help="longest label (default 24)")
+    parser.add_argument(
+        "--max-chars", type=int, default=DEFAULT_MAX_CHARS, help="longest label (default 100)"
+    )
     args = parser.parse_args(argv)
     try:
         labels = generate(args.out, args.count, args.seed, args.charset, args.max_chars)

@@ -2,6 +2,7 @@
 
 import json
 import random
+import re
 from pathlib import Path
 
 from benchmarks import bench_setup, heldout, tesseract
@@ -45,9 +46,25 @@ def test_held_out_texts_only_use_the_charset_and_depend_on_the_seed():
     assert len(set(texts)) > 250
 
 
-def test_tesseract_gets_the_charset_with_the_space_and_the_same_normalisation():
+def test_held_out_texts_read_as_print_in_mixed_case_with_long_lines():
+    texts = [heldout.heldout_text(random.Random(i)) for i in range(1000)]
+    allowed = set(synth_lines.resolve_charset("full"))
+    assert all(text and set(text) <= allowed and len(text) <= 100 for text in texts)
+    joined = " ".join(texts)
+    assert re.search(r"[A-Z][a-z]", joined) and re.search(r"\b[A-Z]{3,}\b", joined)
+    assert {"'", '"', "(", ")", ",", ".", "?", "!", ":", ";", "@", "/", "$", "%"} <= set(joined)
+    lengths = sorted(len(text) for text in texts)
+    assert lengths[len(lengths) // 2] >= 30 and lengths[-1] >= 90 and lengths[0] <= 10
+    # After a sentence end the next word mostly starts with a capital (abbreviations aside).
+    after_end = re.findall(r"[.?!] ([a-z])", joined)
+    assert len(after_end) < 0.3 * len(re.findall(r"[.?!] ", joined))
+
+
+def test_tesseract_gets_the_charset_with_the_space_and_scoring_keeps_case():
     # Without the space in its whitelist Tesseract 5 joins the words of a line.
-    chars = synth_lines.resolve_charset("lower")
+    chars = synth_lines.resolve_charset("full")
     whitelist = tesseract.whitelist_for(chars)
     assert whitelist.endswith(" ") and set(whitelist) == set(chars)
-    assert tesseract.normalise("  Hello   World \n", chars) == "hello world"
+    # Case and punctuation are scored as written, whatever the charset: only spaces collapse.
+    assert tesseract.normalise("  Hello,   World! \n", chars) == "Hello, World!"
+    assert tesseract.normalise("Hello World", "lower") == "Hello World"
