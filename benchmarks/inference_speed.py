@@ -366,7 +366,7 @@ def speed_lm(charset: str):
     from tools import synth_lines
 
     texts = [
-        synth_lines.make_text(synth_lines.line_rng(LM_SEED, index), charset)
+        synth_lines.make_print_text(synth_lines.line_rng(LM_SEED, index), charset)
         for index in range(LM_TEXTS)
     ]
     return char_lm.CharLM.train([*texts, *char_lm.word_lines(synth_lines.load_words(), LM_TEXTS)])
@@ -494,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
         "--batch1-lines", type=int, default=64, help="of those, lines read at batch 1 (default 64)"
     )
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure")
-    parser.add_argument("--charset", default="lower", help="held-out charset (default lower)")
+    parser.add_argument("--charset", default="full", help="held-out charset (default full)")
     parser.add_argument("--seed", type=int, default=2024, help="held-out set seed")
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     parser.add_argument(

@@ -410,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
         default=DEFAULT_HELDOUT,
         help=f"held-out set folder (default {DEFAULT_HELDOUT})",
     )
-    parser.add_argument("--charset", default="lower", help="held-out charset (default lower)")
+    parser.add_argument("--charset", default="full", help="held-out charset (default full)")
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args(argv)
     if min(args.clients, args.requests, args.rounds, args.max_batch) < 1:

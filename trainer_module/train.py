@@ -207,20 +207,22 @@ class ProgressLog(tf.keras.callbacks.Callback):
         self.schedule, self.batch_size = schedule, batch_size
         self.bar = None
 
-    def on_train_begin(self, logs=None):
-        self.bar = tqdm(
-            total=self.schedule.total_steps,
-            desc="training",
-            unit="step",
-            mininterval=PROGRESS_SECONDS,
-            maxinterval=PROGRESS_SECONDS,
-        )
-
     def on_train_batch_end(self, batch, logs=None):
+        if self.bar is None:  # made here, after BackupAndRestore has put back a resumed step
+            done = int(self.model.optimizer.iterations) - 1
+            self.bar = tqdm(
+                total=self.schedule.total_steps,
+                initial=done,
+                desc="training",
+                unit="step",
+                mininterval=PROGRESS_SECONDS,
+            )
         self.bar.update(1)
 
     def on_train_end(self, logs=None):
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
     def on_epoch_begin(self, epoch, logs=None):
         self.started = time.perf_counter()

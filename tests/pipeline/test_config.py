@@ -1,10 +1,14 @@
 """The typed configuration schema: defaults, JSON files, overrides, and clear errors."""
 
 import json
+import random
+from pathlib import Path
 
 import pytest
 
 from pipeline.config import ConfigError, CrnnConfig, load_config
+from tools import synth_lines
+from trainer_module import geometry
 
 
 def _write(tmp_path, content: str):
@@ -109,3 +113,31 @@ def test_a_missing_file_and_a_malformed_override_are_clear(tmp_path):
 def test_json_round_trip():
     config = load_config(overrides=["model.channels=3", "alphabet.characters=abc"])
     assert CrnnConfig.from_json(config.to_json()) == config
+
+
+PROFILES = sorted((Path(__file__).parents[2] / "pipeline" / "configs").glob("*.json"))
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda path: path.stem)
+def test_profiles_read_printed_text_of_every_case_and_punctuation(profile):
+    synthetic = load_config(profile).data.synthetic
+    chars = synth_lines.resolve_charset(synthetic.charset)
+    assert synthetic.charset != "lower" and synthetic.text_style == "print"
+    assert set(synth_lines.CHARSETS["full"]) <= set(chars)
+    assert synthetic.scan_share > 0
+
+
+def test_the_standard_profile_reads_a_full_page_line_unsqueezed():
+    """A 100-character line in the widest training face, drawn at the generator's tallest
+    height, fits the standard profile's width and gives CTC the time steps its label needs."""
+    config = load_config(PROFILES[[p.stem for p in PROFILES].index("standard")])
+    synthetic, model = config.data.synthetic, config.model
+    assert synthetic.max_chars >= 100
+    font = "/usr/share/fonts/truetype/dejavu/DejaVuSansMono-Bold.ttf"
+    text = ("Wm@" * 34)[: synthetic.max_chars]  # wide glyphs, and repeats CTC needs blanks for
+    for seed in range(5):  # heights, margins and rotations vary line by line
+        image = synth_lines.render_line(text, font, random.Random(seed))
+        _, squeezed = geometry.resized_width(image.height, image.width, model)
+        assert not squeezed, f"{image.width}x{image.height} squeezed into {model.max_width}"
+        ids = [ord(char) for char in text]
+        assert geometry.label_fit_problem(image.height, image.width, ids, model) is None

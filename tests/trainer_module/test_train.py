@@ -170,7 +170,7 @@ def test_a_loss_that_is_not_finite_stops_training_loudly(lines_dir):
         )
 
 
-def test_a_killed_training_resumes_from_its_backup(lines_dir, tmp_path):
+def test_a_killed_training_resumes_from_its_backup(lines_dir, tmp_path, capsys):
     config = small_config("training.train_steps=6", "training.steps_per_evaluation=2")
     rows = data.read_csv_rows(lines_dir / "labels.csv")[:16]
     alphabet = Alphabet.from_labels([r.label for r in rows], config.alphabet)
@@ -188,9 +188,14 @@ def test_a_killed_training_resumes_from_its_backup(lines_dir, tmp_path):
     with pytest.raises(RuntimeError, match="killed"):
         trainer.fit(dataset, epochs=3, steps_per_epoch=2, callbacks=[backup, Kill()], verbose=0)
     resumed = train.build_trainer(config, alphabet, schedule.total_steps)
+    capsys.readouterr()
     result = train.fit(resumed, dataset, None, config, schedule, tmp_path)
     assert len(result.history["loss"]) == 1  # epochs 1 and 2 were done before the kill
     assert int(resumed.optimizer.iterations) == 6
+    # The progress bar counts from the step it resumed at, with a rate and the time left.
+    progress = capsys.readouterr().err
+    assert "training: 100%" in progress and "6/6 [" in progress and "step/s]" in progress
+    assert "4/6 [" in progress and "1/6" not in progress
 
 
 def _values(variables):
