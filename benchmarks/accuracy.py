@@ -56,6 +56,7 @@ CONFIDENCE = 0.95
 LEXICON_MARGIN = 0.02  # serving.lexicon's stated out-of-lexicon margin (CER points as a fraction)
 DECODING_VARIANTS = ("lexicon", "char LM")  # systems that are the model plus a decoding option
 PADDLE = "PaddleOCR PP-OCRv4 rec"
+PROGRESS_CHUNK = 500  # lines read between two progress updates
 
 
 def train_standard(output_dir: Path) -> None:
@@ -101,17 +102,48 @@ def heldout_slice(labels_csv: Path) -> tuple[list[Path], list[str], list[str], l
     return [path for path, _ in rows], references, fonts, packages
 
 
+def in_chunks(read, items: list, name: str) -> tuple[list[str], float]:
+    """``read(chunk) -> (texts, seconds)`` over ``items`` in chunks of PROGRESS_CHUNK, with
+    tqdm's progress (rate and time left); the texts in order and the seconds summed."""
+    from tqdm import tqdm
+
+    texts: list[str] = []
+    seconds = 0.0
+    with tqdm(total=len(items), desc=name, unit="line", mininterval=20) as bar:
+        for start in range(0, len(items), PROGRESS_CHUNK):
+            chunk_texts, chunk_seconds = read(items[start : start + PROGRESS_CHUNK])
+            texts += chunk_texts
+            seconds += chunk_seconds
+            bar.update(len(chunk_texts))
+    return texts, seconds
+
+
 def peer_systems(paths: list[Path], chars: str) -> dict[str, tuple[list[str], float]]:
     """Tesseract 5 (whitelist and plain) and PaddleOCR's PP-OCRv4 recognizer on ``paths``."""
     from benchmarks import paddleocr_peer
 
+    def tesseract_reader(configuration: str):
+        def read(chunk):
+            result = tesseract.run(chunk, chars, configuration)
+            return result.texts, result.seconds
+
+        return read
+
+    def paddle(chunk):
+        result = paddleocr_peer.run(chunk)
+        return result.texts, result.seconds
+
     systems = {}
     for configuration in tesseract.CONFIGURATIONS:
-        result = tesseract.run(paths, chars, configuration)
-        systems[f"Tesseract 5 ({configuration})"] = (result.texts, result.seconds)
-    result = paddleocr_peer.run(paths)
-    systems[PADDLE] = (result.texts, result.seconds)
+        name = f"Tesseract 5 ({configuration})"
+        systems[name] = in_chunks(tesseract_reader(configuration), paths, name)
+    systems[PADDLE] = in_chunks(paddle, paths, PADDLE)
     return systems
+
+
+def model_reads(recognizer, images: list[bytes], name: str) -> tuple[list, float]:
+    """The recognizer's predictions of ``images`` (batches of 64), with progress."""
+    return in_chunks(lambda chunk: recognizer.predict_all(chunk, 64), images, name)
 
 
 def evaluate_systems(model_dir: str, labels_csv: Path, texts: list[str]) -> dict:
@@ -132,7 +164,7 @@ def evaluate_systems(model_dir: str, labels_csv: Path, texts: list[str]) -> dict
     recognizer = Recognizer(model_dir)
     name = f"crnn-tfx ({recognizer.config.evaluation.decoder})"
     # One pass of the network; each lexicon corrects the same predictions afterwards.
-    predictions, seconds = recognizer.predict_all(images, 64)
+    predictions, seconds = model_reads(recognizer, images, name)
     systems = {name: ([tesseract.normalise(p.text) for p in predictions], seconds)}
     for suffix, lexicon in lexicons.items():
         started = time.perf_counter()
@@ -152,7 +184,7 @@ def evaluate_systems(model_dir: str, labels_csv: Path, texts: list[str]) -> dict
     fused = Recognizer(model_dir, lm=next(iter(lms.values())))  # one SavedModel load for both
     for suffix, lm in lms.items():
         fused.lm = lm
-        predictions, seconds = fused.predict_all(images, 64)
+        predictions, seconds = model_reads(fused, images, name + suffix)
         systems[name + suffix] = ([tesseract.normalise(p.text) for p in predictions], seconds)
     systems.update(peer_systems(paths, chars))
     return {
@@ -168,8 +200,8 @@ def evaluate_scanned(model_dir: str, labels_csv: Path) -> dict:
     paths, references, fonts, packages = heldout_slice(labels_csv)
     chars = heldout.synth_lines.resolve_charset(heldout.DEFAULT_CHARSET)
     recognizer = Recognizer(model_dir)
-    predictions, seconds = recognizer.predict_all([path.read_bytes() for path in paths], 64)
     name = f"crnn-tfx ({recognizer.config.evaluation.decoder})"
+    predictions, seconds = model_reads(recognizer, [path.read_bytes() for path in paths], name)
     systems = {name: ([tesseract.normalise(p.text) for p in predictions], seconds)}
     systems.update(peer_systems(paths, chars))
     return {

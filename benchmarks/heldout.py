@@ -45,6 +45,8 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tqdm import tqdm
+
 from tools import synth_lines
 
 HELDOUT_VERSION = "2"
@@ -415,7 +417,7 @@ def generate(
     images = synth_lines.prepare_output_dir(out)
     labels.unlink(missing_ok=True)
     rows, used = [], []
-    for index in range(count):
+    for index in tqdm(range(count), desc="held-out lines", unit="line", mininterval=20):
         text, font, image = make_line(seed, index, fonts, charset, max_chars)
         name = f"{index:06d}.png"
         image.save(images / name, format="PNG")

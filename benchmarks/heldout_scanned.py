@@ -55,6 +55,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
+from tqdm import tqdm
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -439,13 +440,16 @@ def generate(
     rows: list[str] = []
     used: list[str] = []
     page_index = 0
-    while len(rows) < count:
-        for line in scanned_page(seed, page_index, fonts, charset, max_chars)[: count - len(rows)]:
-            name = f"{len(rows):06d}.png"
-            line.image.save(images / name, format="PNG")
-            rows.append(f"images/{name};{' '.join(line.text.split())}\n")
-            used.append(f"{Path(line.font).name}\n")
-        page_index += 1
+    with tqdm(total=count, desc="scanned held-out lines", unit="line", mininterval=20) as bar:
+        while len(rows) < count:
+            page = scanned_page(seed, page_index, fonts, charset, max_chars)[: count - len(rows)]
+            for line in page:
+                name = f"{len(rows):06d}.png"
+                line.image.save(images / name, format="PNG")
+                rows.append(f"images/{name};{' '.join(line.text.split())}\n")
+                used.append(f"{Path(line.font).name}\n")
+            bar.update(len(page))
+            page_index += 1
     synth_lines.write_atomically(out / heldout.FONTS_FILE, "".join(used))
     synth_lines.write_atomically(metadata, json.dumps(wanted, indent=2) + "\n")
     synth_lines.write_atomically(labels, "".join(rows))

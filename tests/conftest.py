@@ -12,7 +12,9 @@ from tools import synth_lines
 def lines_dir(tmp_path_factory) -> Path:
     """64 generated printed lines (lowercase charset, at most 10 characters)."""
     out = tmp_path_factory.mktemp("lines")
-    synth_lines.generate(out, count=64, seed=11, charset="lower", max_tokens=2, max_chars=10)
+    synth_lines.generate(
+        out, count=64, seed=11, charset="lower", text_style="tokens", max_tokens=2, max_chars=10
+    )
     return out
 
 
@@ -42,7 +44,9 @@ def reader(tmp_path_factory):
     from trainer_module import data, standalone
 
     out = tmp_path_factory.mktemp("reader")
-    synth_lines.generate(out, count=512, seed=11, charset="lower", max_tokens=2, max_chars=10)
+    synth_lines.generate(
+        out, count=512, seed=11, charset="lower", text_style="tokens", max_tokens=2, max_chars=10
+    )
     config = small_config(
         "training.train_steps=1000",
         "training.steps_per_evaluation=100",

@@ -1199,7 +1199,7 @@ def generate(
     digits = max(6, len(str(count - 1)))
     rows = []
     lines = tqdm(
-        range(count), desc="synthetic lines", unit="line", mininterval=30, disable=not progress
+        range(count), desc="synthetic lines", unit="line", mininterval=20, disable=not progress
     )
     for index in lines:
         text, image = make_line(

@@ -247,3 +247,17 @@ def test_the_bootstrap_pairs_the_lines():
 def test_a_cer_difference_needs_the_same_lines():
     with pytest.raises(ValueError, match="different lines"):
         accuracy.cer_difference(_figures(["ab"], ["ab"]), _figures(["abc"], ["abc"]))
+
+
+def test_systems_read_in_chunks_keep_the_order_and_add_the_seconds(capsys):
+    chunks = []
+
+    def read(chunk):
+        chunks.append(len(chunk))
+        return [item.upper() for item in chunk], 0.5
+
+    items = [f"line {i}" for i in range(accuracy.PROGRESS_CHUNK * 2 + 3)]
+    texts, seconds = accuracy.in_chunks(read, items, "reader")
+    assert texts == [item.upper() for item in items]
+    assert chunks == [accuracy.PROGRESS_CHUNK, accuracy.PROGRESS_CHUNK, 3] and seconds == 1.5
+    assert "reader: 100%|" in capsys.readouterr().err

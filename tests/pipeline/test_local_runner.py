@@ -218,6 +218,12 @@ def test_the_synthetic_data_set_is_drawn_with_the_configured_fonts(tmp_path):
     )
     assert runs.parent not in (mixed.parent, default.parent)  # and how they are drawn
     assert json.loads((runs.parent / "generation.json").read_text())["random_style"] == "runs"
+    scanned = local_runner.synthetic_data(
+        load_config(overrides=["data.synthetic.count=10", "data.synthetic.scan_share=0.3"]),
+        tmp_path,
+    )
+    assert scanned.parent not in (default.parent, mixed.parent)  # and the scanned share
+    assert json.loads((scanned.parent / "generation.json").read_text())["scan_share"] == 0.3
     with pytest.raises(ValueError, match="/no/such/fonts"):
         local_runner.synthetic_data(
             load_config(overrides=['data.synthetic.fonts=["/no/such/fonts"]']), tmp_path

@@ -56,7 +56,9 @@ def recognizer(trained):
 def unseen(tmp_path_factory):
     """48 lines the small model did not train on (it reads its training lines perfectly)."""
     out = tmp_path_factory.mktemp("unseen")
-    synth_lines.generate(out, count=48, seed=12, charset="lower", max_tokens=2, max_chars=10)
+    synth_lines.generate(
+        out, count=48, seed=12, charset="lower", text_style="tokens", max_tokens=2, max_chars=10
+    )
     return out / "labels.csv"
 
 
