@@ -37,7 +37,7 @@ bench: setup  ## Set-up, then every benchmark; rewrites BENCHMARKS.md (under 2 h
 	$(PY) -m benchmarks.train_speed --repeats 5 --write
 	$(PY) -m benchmarks.crnn_speed --write
 	$(PY) -m benchmarks.ingest_speed --repeats 5 --write
-	$(PY) -m benchmarks.pipeline_time --runs 5 --write
+	$(PY) -m benchmarks.pipeline_time --runs 3 --write
 	$(PY) -m benchmarks.synth_lines_bench --write
 
 lint: setup  ## Ruff: lint and format check.

@@ -672,6 +672,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--train", action="store_true", help="run the standard profile first")
     parser.add_argument("--output-dir", default=str(ROOT / "outputs" / "bench" / "standard"))
+    parser.add_argument(
+        "--model",
+        help="the SavedModel to score (default: the newest push under --output-dir/serving; "
+        "an unblessed run's model is at --output-dir/pipeline/Trainer/model/N/Format-Serving)",
+    )
     parser.add_argument("--heldout", default=str(ROOT / "outputs" / "bench" / "heldout"))
     parser.add_argument("--count", type=int, default=5000, help="held-out lines (clean slice)")
     parser.add_argument(
@@ -696,9 +701,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.train:
         train_standard(output_dir)
     config = load_config(str(STANDARD))
-    model_dir = str(output_dir / "serving")
+    model_dir = args.model or str(output_dir / "serving")
     if not Path(model_dir).is_dir():
-        print(f"error: {model_dir}: no pushed model (run with --train)", file=sys.stderr)
+        print(
+            f"error: {model_dir}: no pushed model (run with --train, or name an unblessed "
+            "run's model with --model)",
+            file=sys.stderr,
+        )
         return 2
     from benchmarks import heldout_scanned, paddleocr_peer
 

@@ -78,12 +78,19 @@ def ingest_options(config):
 
 
 def make_lines(directory: Path, count: int, seed: int, config) -> Path:
-    """``count`` generated lines (the quick start's charset and length); returns labels.csv."""
+    """``count`` generated lines (the quick start's charset, length, text style and scanned
+    share); returns labels.csv."""
     from tools import synth_lines
 
     synthetic = config.data.synthetic
     synth_lines.generate(
-        directory, count, seed, charset=synthetic.charset, max_chars=synthetic.max_chars
+        directory,
+        count,
+        seed,
+        charset=synthetic.charset,
+        max_chars=synthetic.max_chars,
+        text_style=synthetic.text_style,
+        scan_share=synthetic.scan_share,
     )
     return directory / "labels.csv"
 

@@ -150,9 +150,9 @@ HEADER = """# Benchmarks
 
 Every figure below was measured by `make bench` (or the command in its section) on the machine and
 date its section states; comparisons are side by side in the same run. `make bench` rewrites this
-file from scratch: set-up (`benchmarks.bench_setup`: fonts, Tesseract, a PyTorch venv), then each
-benchmark in turn, each owning one section. Targets come from the issues; whether each is met is
-stated where it is measured.
+file from scratch: set-up (`benchmarks.bench_setup`: fonts, Tesseract, a PyTorch venv, a
+PaddleOCR venv), then each benchmark in turn, each owning one section. Targets come from the
+issues; whether each is met is stated where it is measured.
 """
 
 
