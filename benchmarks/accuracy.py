@@ -146,9 +146,12 @@ def model_reads(recognizer, images: list[bytes], name: str) -> tuple[list, float
     return in_chunks(lambda chunk: recognizer.predict_all(chunk, 64), images, name)
 
 
-def evaluate_systems(model_dir: str, labels_csv: Path, texts: list[str]) -> dict:
+def evaluate_systems(
+    model_dir: str, labels_csv: Path, texts: list[str], with_lm: bool = True
+) -> dict:
     """CER and line accuracy of every system on the clean held-out slice, overall and per font
-    package (``texts``: the training texts, for the language models)."""
+    package (``texts``: the training texts, for the language models; ``with_lm`` False leaves
+    the language-model decoding out, the slowest of the systems on long lines)."""
     from serving.lexicon import Lexicon
     from serving.model import Recognizer
 
@@ -180,8 +183,9 @@ def evaluate_systems(model_dir: str, labels_csv: Path, texts: list[str]) -> dict
             [*texts, *char_lm.word_lines(words, char_lm.DEFAULT_WORD_LINES)]
         )
         for suffix, words in vocabularies.items()
+        if with_lm
     }
-    fused = Recognizer(model_dir, lm=next(iter(lms.values())))  # one SavedModel load for both
+    fused = Recognizer(model_dir, lm=next(iter(lms.values()))) if lms else None  # one load
     for suffix, lm in lms.items():
         fused.lm = lm
         predictions, seconds = model_reads(fused, images, name + suffix)
@@ -518,6 +522,30 @@ def goal_words(systems: dict, ours: str, whole_interval: bool) -> str:
     )
 
 
+def lm_words(in_lm, out_lm, plain: float, synthetic, tesseract_figures, tess: str) -> list[str]:
+    """The language-model bullet (none when the run left the language models out)."""
+    if in_lm is None or out_lm is None:
+        return ["- **Language-model decoding** (`--lm`): not measured in this run (`--skip-lm`)."]
+    their_cer = tesseract_figures["overall"].cer
+    in_cer, out_cer = in_lm["overall"].cer, out_lm["overall"].cer
+    return [
+        f"- **Language-model decoding** (`--lm`, `serving.char_lm`): in-vocabulary "
+        f"{percent(plain)} -> {percent(in_cer)}; out-of-vocabulary {percent(plain)} -> "
+        f"{percent(out_cer)}. The model: a character 6-gram model over the "
+        f"{synthetic.count} training texts and {char_lm.DEFAULT_WORD_LINES} lines "
+        "of 1-4 words (training + held-out words; training words only), weight "
+        f"{char_lm.DEFAULT_WEIGHT}, bonus {char_lm.DEFAULT_BONUS} per character, beam "
+        f"{char_lm.DEFAULT_BEAM}. "
+        + (
+            f"With it, in-vocabulary, this model is at or below {tess}"
+            if in_cer <= their_cer
+            else f"With it, in-vocabulary, this model is still above {tess} "
+            f"({in_cer / max(their_cer, 1e-9):.1f}x)"
+        )
+        + f": {difference_words(in_lm, tesseract_figures)}."
+    ]
+
+
 def markdown(
     systems: dict,
     curve: dict,
@@ -544,10 +572,8 @@ def markdown(
     plain = systems[ours]["overall"].cer
     in_lexicon = next(f for n, f in systems.items() if "in-lexicon" in n)["overall"].cer
     out_lexicon = next(f for n, f in systems.items() if "out-of-lexicon" in n)["overall"].cer
-    in_lm_figures = next(f for n, f in systems.items() if "LM (in-vocabulary)" in n)
-    in_lm = in_lm_figures["overall"].cer
-    out_lm = next(f for n, f in systems.items() if "LM (out-of-vocabulary)" in n)["overall"].cer
-    their_cer = systems[tess]["overall"].cer
+    in_lm_figures = next((f for n, f in systems.items() if "LM (in-vocabulary)" in n), None)
+    out_lm_figures = next((f for n, f in systems.items() if "LM (out-of-vocabulary)" in n), None)
     total = components.get("total", sum(components.values()))
     timing = [[name, f"{seconds / 60:.1f}"] for name, seconds in components.items()]
     training = config.training
@@ -631,20 +657,7 @@ def markdown(
         f"- **Lexicon decoding** (`--lexicon`): in-lexicon {percent(plain)} -> "
         f"{percent(in_lexicon)}; out-of-lexicon {percent(plain)} -> {percent(out_lexicon)} "
         f"(stated margin: at most +{percent(LEXICON_MARGIN)}; {kept}).",
-        f"- **Language-model decoding** (`--lm`, `serving.char_lm`): in-vocabulary "
-        f"{percent(plain)} -> {percent(in_lm)}; out-of-vocabulary {percent(plain)} -> "
-        f"{percent(out_lm)}. The model: a character 6-gram model over the "
-        f"{synthetic.count} training texts and {char_lm.DEFAULT_WORD_LINES} lines "
-        "of 1-4 words (training + held-out words; training words only), weight "
-        f"{char_lm.DEFAULT_WEIGHT}, bonus {char_lm.DEFAULT_BONUS} per character, beam "
-        f"{char_lm.DEFAULT_BEAM}. "
-        + (
-            f"With it, in-vocabulary, this model is at or below {tess}"
-            if in_lm <= their_cer
-            else f"With it, in-vocabulary, this model is still above {tess} "
-            f"({in_lm / max(their_cer, 1e-9):.1f}x)"
-        )
-        + f": {difference_words(in_lm_figures, systems[tess])}.",
+        *lm_words(in_lm_figures, out_lm_figures, plain, synthetic, systems[tess], tess),
         "- **Training curve** (eval split, in-distribution; held-out CERs as lines): "
         f"`benchmarks/figures/accuracy.png`. Eval-split CER per evaluation: {points}.",
         f"- **Wall time** of the standard run: {total / 60:.1f} min in all (budget: 60 min on "
@@ -693,6 +706,11 @@ def main(argv: list[str] | None = None) -> int:
         help="write BENCHMARKS.md's section and its figure, benchmarks/figures/accuracy.png",
     )
     parser.add_argument("--note", default="", help="a line added to the section (e.g. the load)")
+    parser.add_argument(
+        "--skip-lm",
+        action="store_true",
+        help="leave out the language-model decoding (the slowest system on long lines)",
+    )
     args = parser.parse_args(argv)
 
     from pipeline.config import load_config
@@ -713,7 +731,8 @@ def main(argv: list[str] | None = None) -> int:
 
     labels = heldout.generate(args.heldout, args.count)
     scanned_labels = heldout_scanned.generate(args.scanned, args.scanned_count)
-    systems = evaluate_systems(model_dir, labels, training_texts(config, output_dir))
+    texts = training_texts(config, output_dir)
+    systems = evaluate_systems(model_dir, labels, texts, with_lm=not args.skip_lm)
     scanned = evaluate_scanned(model_dir, scanned_labels)
     curve = curve_of(history(output_dir), config.training.steps_per_evaluation)
     components = pipeline_seconds(output_dir)

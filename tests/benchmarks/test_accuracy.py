@@ -261,3 +261,14 @@ def test_systems_read_in_chunks_keep_the_order_and_add_the_seconds(capsys):
     assert texts == [item.upper() for item in items]
     assert chunks == [accuracy.PROGRESS_CHUNK, accuracy.PROGRESS_CHUNK, 3] and seconds == 1.5
     assert "reader: 100%|" in capsys.readouterr().err
+
+
+def test_a_run_without_the_language_models_says_so():
+    systems = {
+        name: figures
+        for name, figures in _systems(*[["Alpha beta", "gamma", "delta 42"]] * 4).items()
+        if "char LM" not in name
+    }
+    text = _markdown(systems)
+    assert "**Language-model decoding** (`--lm`): not measured in this run" in text
+    assert "in-lexicon 0.00% -> 0.00%" in text
