@@ -209,7 +209,7 @@ class ProgressLog(tf.keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self.bar is None:  # made here, after BackupAndRestore has put back a resumed step
-            done = int(self.model.optimizer.iterations) - 1
+            done = int(tf.keras.backend.get_value(self.model.optimizer.iterations)) - 1
             self.bar = tqdm(
                 total=self.schedule.total_steps,
                 initial=done,

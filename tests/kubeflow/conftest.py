@@ -119,7 +119,9 @@ def compiled(tmp_path_factory) -> Compiled:
     base = tmp_path_factory.mktemp("kubeflow")
     data = base / "data"
     for span in (1, 2):
-        synth_lines.generate(data / f"span-{span}", 12 + span, seed=span, charset="digits")
+        synth_lines.generate(
+            data / f"span-{span}", 12 + span, seed=span, charset="digits", max_chars=24
+        )
     flags = [
         "--pipeline-root",
         str(base / "root"),
