@@ -1,12 +1,15 @@
-"""Accuracy against Tesseract on the held-out set, and the ``standard`` training profile.
+"""Accuracy against Tesseract and PaddleOCR on the held-out set, and the ``standard`` profile.
 
-    python -m benchmarks.accuracy [--train] [--output-dir outputs/bench/standard]
-                                  [--heldout outputs/bench/heldout] [--count 5000] [--write]
+    python -m benchmarks.accuracy [--train] [--output-dir outputs/bench/standard] [--model DIR]
+                                  [--heldout outputs/bench/heldout] [--count 5000]
+                                  [--scanned outputs/bench/heldout-scanned] [--scanned-count 2000]
+                                  [--skip-lm] [--write]
 
 ``--train`` first runs the real pipeline with ``pipeline/configs/standard.json`` (synthetic data
 only: ``tools.synth_lines`` with the DejaVu fonts and the repository's word list) into
-``--output-dir``; without it the newest run already there is used. Then, on the held-out set
-(``benchmarks.heldout``: fonts and texts the training never sees):
+``--output-dir``; without it the newest run already there is used. Then, on the held-out set's
+clean slice (``benchmarks.heldout``: fonts and texts the training never sees, in mixed case with
+punctuation):
 
 - this project's pushed model (its exported decoder), alone and with lexicon decoding: the
   in-lexicon case (lexicon = training words + held-out words, so every held-out word is in it)
@@ -16,11 +19,14 @@ only: ``tools.synth_lines`` with the DejaVu fonts and the repository's word list
   over the training texts plus ``DEFAULT_WORD_LINES`` lines of words, fused into beam search at
   the default weight), in-vocabulary (words: training + held-out, as Tesseract's dictionary
   holds English words) and out-of-vocabulary (training words only);
-- Tesseract 5 (``benchmarks.tesseract``: LSTM engine, ``--psm 7``, with and without a whitelist).
+- Tesseract 5 (``benchmarks.tesseract``: LSTM engine, ``--psm 7``, with and without a whitelist)
+  and PaddleOCR's PP-OCRv4 recognizer (``benchmarks.paddleocr_peer``).
 
-Same normalisation for everyone (whitespace collapsed; the set is lower case). CER and line
-accuracy per system, per font package and on the fonts the model reads worst; for the comparisons
-with Tesseract, the CER difference with its 95% interval from a paired bootstrap over the lines
+The plain model and the peers also read the scanned slice (``benchmarks.heldout_scanned``).
+Everyone is scored as written (``tesseract.normalise``: whitespace collapsed, case and
+punctuation kept), with a column ignoring case beside it. CER and line accuracy per system, per
+font package and on the fonts the model reads worst; for the comparisons with the peers, the CER
+difference with its 95% interval from a paired bootstrap over the lines
 (``cer_difference``: how far the difference could move on another draw of held-out lines); the
 pipeline's wall
 time per component (from its ML Metadata), the training curve (eval-split CER per evaluation,

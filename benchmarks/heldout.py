@@ -411,8 +411,8 @@ def generate(
     fonts = list(fonts) if fonts is not None else heldout_fonts()
     out = Path(out_dir)
     wanted = settings(count, seed, charset, max_chars, fonts)
-    labels, metadata = out / "labels.csv", out / "heldout.json"
-    if labels.is_file() and metadata.is_file() and json.loads(metadata.read_text()) == wanted:
+    labels = out / "labels.csv"
+    if is_made(out, wanted):
         return labels
     images = synth_lines.prepare_output_dir(out)
     labels.unlink(missing_ok=True)
@@ -423,8 +423,25 @@ def generate(
         image.save(images / name, format="PNG")
         rows.append(f"images/{name};{text}\n")
         used.append(f"{Path(font).name}\n")
-    synth_lines.write_atomically(out / FONTS_FILE, "".join(used))
-    synth_lines.write_atomically(metadata, json.dumps(wanted, indent=2) + "\n")
+    return write_set(out, rows, used, wanted)
+
+
+def is_made(out: Path, settings: dict) -> bool:
+    """Whether ``out`` holds a complete set made with ``settings`` (heldout.json records them)."""
+    metadata = out / "heldout.json"
+    return (
+        (out / "labels.csv").is_file()
+        and metadata.is_file()
+        and json.loads(metadata.read_text()) == settings
+    )
+
+
+def write_set(out: Path, rows: list[str], fonts: list[str], settings: dict) -> Path:
+    """Write a held-out set's fonts.txt, heldout.json and, last, labels.csv (``rows``, one
+    ``path;label`` line each); returns the labels.csv path."""
+    synth_lines.write_atomically(out / FONTS_FILE, "".join(fonts))
+    synth_lines.write_atomically(out / "heldout.json", json.dumps(settings, indent=2) + "\n")
+    labels = out / "labels.csv"
     synth_lines.write_atomically(labels, "".join(rows))
     return labels
 
@@ -458,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--charset",
         default=DEFAULT_CHARSET,
-        help="label characters: a tools.synth_lines preset (digits, lower, alnum, full) or "
+        help=f"label characters: a tools.synth_lines preset ({', '.join(synth_lines.CHARSETS)}) or "
         "literal characters; only use characters the compared models can produce "
         "(default: full: letters of both cases, digits, space and the common punctuation)",
     )

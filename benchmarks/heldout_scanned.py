@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import math
 import random
 import sys
@@ -432,8 +431,8 @@ def generate(
     fonts = list(fonts) if fonts is not None else heldout.heldout_fonts()
     out = Path(out_dir)
     wanted = settings(count, seed, charset, max_chars, fonts)
-    labels, metadata = out / "labels.csv", out / "heldout.json"
-    if labels.is_file() and metadata.is_file() and json.loads(metadata.read_text()) == wanted:
+    labels = out / "labels.csv"
+    if heldout.is_made(out, wanted):
         return labels
     images = synth_lines.prepare_output_dir(out)
     labels.unlink(missing_ok=True)
@@ -450,10 +449,7 @@ def generate(
                 used.append(f"{Path(line.font).name}\n")
             bar.update(len(page))
             page_index += 1
-    synth_lines.write_atomically(out / heldout.FONTS_FILE, "".join(used))
-    synth_lines.write_atomically(metadata, json.dumps(wanted, indent=2) + "\n")
-    synth_lines.write_atomically(labels, "".join(rows))
-    return labels
+    return heldout.write_set(out, rows, used, wanted)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -464,7 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--charset",
         default=DEFAULT_CHARSET,
-        help="label characters: a tools.synth_lines preset (digits, lower, alnum, full) or "
+        help=f"label characters: a tools.synth_lines preset ({', '.join(synth_lines.CHARSETS)}) or "
         "literal characters (default: full)",
     )
     parser.add_argument(
