@@ -1147,13 +1147,11 @@ def make_line(
     font = pick_font(rng, text, fonts)
     if scan_share and rng.random() < scan_share:
         neighbours = ("", "")
-        if rng.random() < 0.5:
-            neighbours = tuple(  # type: ignore[assignment]
-                make_print_text(rng, charset, max_chars) for _ in range(2)
-            )
-            neighbours = tuple(  # the neighbours are drawn with the line's font
-                line if set(line) - {" "} <= glyph_coverage(font) else "" for line in neighbours
-            )
+        if rng.random() < 0.5:  # drawn with the line's font: only lines it has glyphs for
+            drawn = [make_print_text(rng, charset, max_chars) for _ in range(2)]
+            covered = glyph_coverage(font)
+            above, below = (line if set(line) - {" "} <= covered else "" for line in drawn)
+            neighbours = (above, below)
         return text, render_scanned_line(text, font, rng, neighbours)
     return text, render_line(text, font, rng)
 
