@@ -329,6 +329,12 @@ class TrainingConfig(_Section):
         "num_updates does); None = the raw weights.",
     )
     warm_start: bool = Field(True, description="Start from the latest pushed model if compatible.")
+    curriculum_steps: int = Field(
+        0, ge=0, description="Steps at the start that train only on short lines (0: none)."
+    )
+    curriculum_max_chars: int = Field(
+        24, ge=1, description="The longest label trained on during curriculum_steps."
+    )
     seed: int = 42
 
     @model_validator(mode="before")

@@ -76,7 +76,7 @@ def to_model_batch(
     return {"image": image, "width": width}, labels
 
 
-WIDTH_BUCKETS = 8  # batches hold lines of one eighth of max_width: padding is at most that
+WIDTH_BUCKET_PX = 64  # a batch holds lines within 64 px of each other: padding is at most that
 
 
 def batch_by_width(
@@ -86,21 +86,42 @@ def batch_by_width(
 
     A batch is cropped to its widest line (``geometry.crop_to_batch_width``), so a batch that
     mixes a 40 px word with a 1,500 px paragraph line pays for 1,500 px on every line: grouping
-    by width (WIDTH_BUCKETS equal ranges of ``max_width``) cuts the padding the network computes.
-    Examples stay in their input order within a width range; a partial batch of each range is
-    given at the end of a finite input.
+    by width (ranges of WIDTH_BUCKET_PX up to ``max_width``) cuts the padding the network
+    computes. Examples stay in their input order within a width range; a partial batch of each
+    range is given at the end of a finite input.
     """
-    span = max(1, -(-max_width // WIDTH_BUCKETS))
+    last = max(0, -(-max_width // WIDTH_BUCKET_PX) - 1)
 
     def bucket(example) -> tf.Tensor:
         width = tf.reshape(tf.cast(width_of(example), tf.int64), [-1])[0]
-        return tf.minimum(width // span, WIDTH_BUCKETS - 1)
+        return tf.minimum(width // WIDTH_BUCKET_PX, last)
 
     return examples.group_by_window(
         key_func=bucket,
         reduce_func=lambda _, window: window.ragged_batch(batch_size),
         window_size=batch_size,
     )
+
+
+class Curriculum(tf.keras.callbacks.Callback):
+    """Short lines first: for the first ``steps`` training steps only lines of at most
+    ``max_chars`` characters pass ``admits``.
+
+    CTC on long lines sits for hundreds of steps on all-blank output before it aligns; short
+    lines align sooner and cost fewer pixels a step. As a callback it follows the optimizer's
+    step, so a resumed run goes on from where the curriculum stood, not from its start.
+    """
+
+    def __init__(self, steps: int, max_chars: int):
+        super().__init__()
+        self.steps, self.max_chars = steps, max_chars
+        self.step = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def admits(self, label_length: tf.Tensor) -> tf.Tensor:
+        return (self.step >= self.steps) | (tf.cast(label_length, tf.int64) <= self.max_chars)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.step.assign(tf.cast(self.model.optimizer.iterations, tf.int64))
 
 
 def csv_dataset(

@@ -22,16 +22,29 @@ from trainer_module import data, export, train, transform
 log = logging.getLogger(__name__)
 
 
-def _batches(fn_args, files, schema, remap, config: CrnnConfig, batch_size: int, training: bool):
+def _batches(
+    fn_args,
+    files,
+    schema,
+    remap,
+    config: CrnnConfig,
+    batch_size: int,
+    training: bool,
+    curriculum: data.Curriculum | None = None,
+):
     options = tfxio.TensorFlowDatasetOptions(
         batch_size=batch_size,
         shuffle=training,
         shuffle_seed=config.training.seed,
         num_epochs=None if training else 1,
     )
-    dataset = fn_args.data_accessor.tf_dataset_factory(files, options, schema)
+    dataset = fn_args.data_accessor.tf_dataset_factory(files, options, schema).unbatch()
+    if curriculum is not None:
+        dataset = dataset.filter(
+            lambda features: curriculum.admits(tf.size(features[transform.LABEL_IDS]))
+        )
     dataset = data.batch_by_width(
-        dataset.unbatch(),
+        dataset,
         lambda features: features[transform.WIDTH],
         batch_size,
         config.model.max_width,
@@ -78,8 +91,20 @@ def run_fn(fn_args) -> None:
     examples = count_examples(fn_args.train_files) if training.epochs is not None else None
     schedule = train.Schedule.plan(training, examples)
 
+    curriculum = (
+        data.Curriculum(training.curriculum_steps, training.curriculum_max_chars)
+        if training.curriculum_steps
+        else None
+    )
     train_data = _batches(
-        fn_args, fn_args.train_files, schema, remap_tensor, config, training.batch_size, True
+        fn_args,
+        fn_args.train_files,
+        schema,
+        remap_tensor,
+        config,
+        training.batch_size,
+        True,
+        curriculum,
     )
     eval_data = _batches(
         fn_args, fn_args.eval_files, schema, remap_tensor, config, training.eval_batch_size, False
@@ -98,6 +123,7 @@ def run_fn(fn_args) -> None:
         fn_args.model_run_dir,
         eval_steps=fn_args.eval_steps or training.eval_steps,
         prepare=warm_start if base else None,
+        extra_callbacks=(curriculum,) if curriculum else (),
     )
     train.write_history(result, os.path.join(fn_args.model_run_dir, "history.json"))
     export.export_saved_model(trainer.recognizer, alphabet, config, fn_args.serving_model_dir)

@@ -352,6 +352,7 @@ def fit(
     schedule: Schedule,
     run_dir: str | Path,
     eval_steps: int | None = None,
+    extra_callbacks: tuple[tf.keras.callbacks.Callback, ...] = (),
 ) -> FitResult:
     """Train with evaluation after every epoch; resumable from ``run_dir`` after a kill.
 
@@ -366,6 +367,7 @@ def fit(
         *([averaged] if averaged else []),
         tf.keras.callbacks.TensorBoard(str(run_dir / "logs"), update_freq="epoch"),
         ProgressLog(schedule, config.training.batch_size),
+        *extra_callbacks,
     ]
     if eval_data is not None:
         callbacks.append(
@@ -401,6 +403,7 @@ def run_training(
     run_dir: str | Path,
     eval_steps: int | None = None,
     prepare: Callable[[tf.keras.Model], None] | None = None,
+    extra_callbacks: tuple[tf.keras.callbacks.Callback, ...] = (),
 ) -> tuple[CTCTrainer, FitResult]:
     """Train on every visible GPU (or the CPU): strategy, precision, trainer, then ``fit``.
     ``prepare`` gets the fresh recognizer before training (e.g. a warm start)."""
@@ -417,7 +420,9 @@ def run_training(
             trainer = build_trainer(config, alphabet, schedule.total_steps)
         if prepare is not None:
             prepare(trainer.recognizer)
-        result = fit(trainer, train_data, eval_data, config, schedule, run_dir, eval_steps)
+        result = fit(
+            trainer, train_data, eval_data, config, schedule, run_dir, eval_steps, extra_callbacks
+        )
     return trainer, result
 
 

@@ -31,6 +31,8 @@ TINY = {
         "train_steps": 400,
         "steps_per_evaluation": 200,
         "warm_start": False,
+        "curriculum_steps": 100,  # the real Trainer's filter on label length runs here
+        "curriculum_max_chars": 4,
     },
     "evaluation": {"cer_threshold": 0.7, "decoder": "greedy"},
 }

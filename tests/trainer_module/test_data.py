@@ -21,7 +21,7 @@ def test_batches_hold_lines_of_similar_width_and_every_line_once():
     batches = list(data.batch_by_width(_examples(widths), lambda e: e["width"], 16, max_width=1600))
     seen = sorted(int(i) for batch in batches for i in batch["index"].numpy())
     assert seen == list(range(500))
-    span = 1600 // data.WIDTH_BUCKETS
+    span = data.WIDTH_BUCKET_PX
     for batch in batches:
         batch_widths = batch["width"].numpy()
         assert len(batch_widths) <= 16
@@ -40,3 +40,19 @@ def test_a_repeated_input_gives_full_batches_forever():
     batches = data.batch_by_width(examples, lambda e: e["width"], 8, max_width=1000)
     for batch in batches.take(20):
         assert len(batch["width"]) == 8
+
+
+def test_the_curriculum_admits_only_short_lines_until_its_last_step():
+    curriculum = data.Curriculum(steps=100, max_chars=3)
+    labels = tf.data.Dataset.from_tensor_slices(tf.ragged.constant([[7] * n for n in range(1, 41)]))
+
+    def admitted() -> list[int]:
+        return [
+            int(tf.size(ids)) for ids in labels.filter(lambda ids: curriculum.admits(tf.size(ids)))
+        ]
+
+    assert admitted() == [1, 2, 3]
+    curriculum.step.assign(99)
+    assert admitted() == [1, 2, 3]
+    curriculum.step.assign(100)  # a resumed run restores the step: the filter follows it
+    assert admitted() == list(range(1, 41))
