@@ -8,10 +8,15 @@ in turn) until ``--requests`` requests are answered. Per round: p50, p90 and p99
 from sending the request to reading the whole answer), throughput (requests/s over the round's
 wall time), non-2xx answers (5xx counted separately) and requests with no answer at all. One
 warm-up round first, not counted; the section gives the median over ``--rounds`` rounds and
-every round. The server is stopped at the end, also on error.
+every round. Then ``--mixed-rounds`` rounds of the same good requests while ``NOISE_CLIENTS``
+more threads send what a server meets on a bad day (``noise_bodies``: images that are not
+images, bodies over the limit, 256-line requests, tall slivers): the good requests' latency under
+it is a row of its own, and the noise's answers are counted by status. The server is stopped at
+the end, also on error.
 
     python -m benchmarks.serving_load --model PUSH_DIR [--clients 8] [--requests 400]
-        [--rounds 5] [--max-batch 64] [--batch-wait-ms 5] [--heldout DIR] [--write]
+        [--rounds 5] [--mixed-rounds 3] [--max-batch 64] [--batch-wait-ms 5] [--heldout DIR]
+        [--write]
 
 Exit status 1 when any request got a non-2xx answer or none (issue 6: zero 5xx under load).
 ``--write`` replaces the ``serving_load`` section of BENCHMARKS.md.
@@ -29,6 +34,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +51,8 @@ DEFAULT_HELDOUT = "outputs/bench/heldout-serving"
 HELDOUT_LINES = 64  # distinct images the clients send in turn
 NO_ANSWER = 0  # the status recorded for a request that got no HTTP answer
 START_TIMEOUT = 300.0  # seconds the server may take to load the model and listen
+NOISE_CLIENTS = 2  # threads sending noise_bodies beside the good clients in a mixed round
+MAX_BODY_MB = 16  # the server's default --max-body-mb; the noise sends a body over it
 
 
 class ServerFailed(RuntimeError):
@@ -169,7 +177,13 @@ def round_row(label: str, r: RoundResult) -> list[str]:
 
 
 def section(
-    setup: Setup, rounds: Sequence[RoundResult], command: str, machine: str, date: str
+    setup: Setup,
+    rounds: Sequence[RoundResult],
+    command: str,
+    machine: str,
+    date: str,
+    mixed: Sequence[RoundResult] = (),
+    noise: Counter | None = None,
 ) -> str:
     s = summarize(rounds)
     header = ["round", "p50 ms", "p90 ms", "p99 ms", "requests/s", "non-2xx", "5xx"]
@@ -185,6 +199,20 @@ def section(
         ]
     ]
     rows += [round_row(str(index), r) for index, r in enumerate(rounds, 1)]
+    if mixed:
+        m = summarize(mixed)
+        rows.append(
+            [
+                f"**mixed load, median of {len(mixed)}**",
+                f"**{m.p50:.1f}**",
+                f"**{m.p90:.1f}**",
+                f"**{m.p99:.1f}**",
+                f"**{m.throughput:.1f}**",
+                f"**{m.non_2xx}**",
+                f"**{m.server_errors}**",
+            ]
+        )
+        rows += [round_row(f"mixed {index}", r) for index, r in enumerate(mixed, 1)]
     if s.clean:
         errors = f"**0 non-2xx** (0 5xx) in {s.requests} timed requests"
     else:
@@ -207,6 +235,16 @@ def section(
         report.markdown_table(header, rows),
         "",
         f"- errors: {errors}",
+        *(
+            [
+                f"- mixed load: the good requests' rows while {NOISE_CLIENTS} more threads sent, "
+                "in turn, an image that is not one, a body over the 16 MiB limit, 256 lines at "
+                "once and a 40x5000 px sliver; their answers: "
+                + ", ".join(f"{kind} {status}: {n}" for (kind, status), n in sorted(noise.items()))
+            ]
+            if mixed and noise
+            else []
+        ),
         f"- server: request batching up to {setup.max_batch} images per model call, waiting up "
         f"to {setup.batch_wait_ms:g} ms for more (`--max-batch {setup.max_batch} "
         f"--batch-wait-ms {setup.batch_wait_ms:g}`); TensorFlow's default threads; server and "
@@ -385,6 +423,59 @@ def run_round(
     return RoundResult(statuses, latencies, seconds, bad_bodies)
 
 
+def noise_bodies(images: Sequence[bytes]) -> dict[str, bytes]:
+    """Requests a server meets on a bad day, each answered without harm to the others: an image
+    that is not one (400), a body over the limit (413), 256 lines at once (200), a 40x5000 px
+    sliver (200)."""
+    import io
+
+    from PIL import Image
+
+    def body(instances: list[bytes]) -> bytes:
+        return json.dumps(
+            {"instances": [{"b64": base64.b64encode(x).decode()} for x in instances]}
+        ).encode()
+
+    sliver = io.BytesIO()
+    Image.new("L", (40, 5000), 255).save(sliver, "PNG")
+    return {
+        "not an image": body([b"GIF89a and nothing after it"]),
+        "oversized": b'{"instances": [{"b64": "' + b"A" * (MAX_BODY_MB << 20) + b'"}]}',
+        "256 lines": body([images[i % len(images)] for i in range(256)]),
+        "sliver": body([sliver.getvalue()]),
+    }
+
+
+def run_noise(url: str, bodies: dict[str, bytes], stop: threading.Event) -> Counter:
+    """``NOISE_CLIENTS`` threads send ``bodies`` in turn until ``stop``; (kind, status) counts."""
+    import requests
+
+    counts: Counter = Counter()
+    lock = threading.Lock()
+
+    def client(offset: int) -> None:
+        kinds = list(bodies)
+        index = offset
+        with requests.Session() as session:
+            while not stop.is_set():
+                kind = kinds[index % len(kinds)]
+                index += 1
+                try:
+                    status = session.post(url, data=bodies[kind], timeout=120).status_code
+                except requests.RequestException:
+                    status = NO_ANSWER
+                with lock:
+                    counts[(kind, status)] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(NOISE_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    stop.wait()
+    for thread in threads:
+        thread.join()
+    return counts
+
+
 def model_size(model_dir: str | Path) -> int:
     return sum(path.stat().st_size for path in Path(model_dir).rglob("*") if path.is_file())
 
@@ -401,6 +492,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8, help="concurrent client threads")
     parser.add_argument("--requests", type=int, default=400, help="requests per round")
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds (after a warm-up)")
+    parser.add_argument(
+        "--mixed-rounds", type=int, default=3, help="rounds under the mixed load (0: none)"
+    )
     parser.add_argument("--max-batch", type=int, default=64, help="server: images per model call")
     parser.add_argument(
         "--batch-wait-ms", type=float, default=5.0, help="server: wait for more requests"
@@ -427,7 +521,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _, config = export.read_assets(model_dir)
     labels = heldout.generate(args.heldout, HELDOUT_LINES, charset=args.charset)
-    bodies = request_bodies([path.read_bytes() for path, _ in heldout.read_labels(labels)])
+    images = [path.read_bytes() for path, _ in heldout.read_labels(labels)]
+    bodies = request_bodies(images)
     setup = Setup(
         model_dir=model_dir,
         model_bytes=model_size(model_dir),
@@ -444,6 +539,7 @@ def main(argv: list[str] | None = None) -> int:
     url = f"http://127.0.0.1:{port}/v1/models/crnn:predict"
     command = server_command(args.model, port, args.max_batch, args.batch_wait_ms)
     rounds: list[RoundResult] = []
+    mixed: list[RoundResult] = []
     try:
         with Server(command):
             for index in range(args.rounds + 1):
@@ -457,16 +553,44 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 if index:
                     rounds.append(result)
+            stop = threading.Event()
+            noise_done: dict[str, Counter] = {}
+            noise_thread = threading.Thread(
+                target=lambda: noise_done.setdefault(
+                    "counts", run_noise(url, noise_bodies(images), stop)
+                )
+            )
+            if args.mixed_rounds:
+                noise_thread.start()
+            for index in range(args.mixed_rounds):
+                result = run_round(url, bodies, args.clients, args.requests)
+                print(
+                    f"mixed {index + 1}/{args.mixed_rounds}: p50 {result.p(50):.1f} ms, "
+                    f"p99 {result.p(99):.1f} ms, non-2xx {result.non_2xx}",
+                    flush=True,
+                )
+                mixed.append(result)
+            stop.set()
+            if args.mixed_rounds:
+                noise_thread.join()
     except ServerFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    noise = noise_done.get("counts")
     markdown = section(
-        setup, rounds, report.this_command(__spec__), report.machine(), report.today()
+        setup,
+        rounds,
+        report.this_command(__spec__),
+        report.machine(),
+        report.today(),
+        mixed,
+        noise,
     )
     print(markdown)
     if args.write:
         report.write_section(SECTION, markdown)
-    return 0 if summarize(rounds).clean else 1
+    clean = summarize(rounds).clean and (not mixed or summarize(mixed).clean)
+    return 0 if clean else 1
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ and row number, so counts always add up.
 from __future__ import annotations
 
 import functools
-import io
 import itertools
 import json
 import os
@@ -20,14 +19,17 @@ from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 
 import tensorflow as tf
-from PIL import Image, UnidentifiedImageError
 
 from pipeline.config import AlphabetConfig, CrnnConfig, ModelConfig
-from trainer_module import geometry
+from trainer_module import geometry, images
 from trainer_module.alphabet import Alphabet, split_units
 
-# tf.io.decode_image, which training and serving use, reads these formats.
-DECODABLE_FORMATS = ("PNG", "JPEG", "GIF", "BMP")
+# The check shared with training and serving (the decode they use), under ingest's names.
+DECODABLE_FORMATS = images.FORMATS
+inspect_image = images.inspect
+inspect_header = images.inspect_header
+tensorflow_decode_problem = images.decode_problem
+tensorflow_decode_problems = images.decode_problems
 # Rows (in the ExampleGen: images) checked together, their images decoded side by side.
 CHECK_BATCH = 64
 
@@ -41,10 +43,10 @@ class Reason:
     EMPTY_LABEL = "empty label"
     OUTSIDE_ROOT = "path outside the data root"
     MISSING_FILE = "missing file"
-    EMPTY_FILE = "empty file"
-    UNDECODABLE = "undecodable or truncated image"
-    UNSUPPORTED_FORMAT = "unsupported image format"
-    TOO_MANY_PIXELS = "image over the pixel limit"
+    EMPTY_FILE = images.EMPTY_FILE
+    UNDECODABLE = images.UNDECODABLE
+    UNSUPPORTED_FORMAT = images.UNSUPPORTED_FORMAT
+    TOO_MANY_PIXELS = images.TOO_MANY_PIXELS
     UNKNOWN_UNITS = "characters outside the alphabet"
     LABEL_TOO_LONG = "label too long for its image width"
     DUPLICATE = "duplicate row"
@@ -236,12 +238,12 @@ def begin_check_rows(
     Python work that follows (the next batch's reads, writing the last batch's examples):
     ``check_batches``."""
     read = [_read_row(row, options) for row in rows]
-    images = [r.image for r in read if isinstance(r, _Read)]
+    encoded = [r.image for r in read if isinstance(r, _Read)]
     if decoder is None:
-        decoded = tensorflow_decode_problems(images)
+        decoded = tensorflow_decode_problems(encoded)
         wait = lambda: decoded  # noqa: E731
     else:
-        wait = decoder.submit(tensorflow_decode_problems, images).result
+        wait = decoder.submit(tensorflow_decode_problems, encoded).result
 
     def results() -> list[Accepted | Quarantined]:
         problems = iter(wait())
@@ -513,93 +515,6 @@ def _read_image(path: str, options: IngestOptions) -> tuple[str | None, bytes, t
         return f"{Reason.MISSING_FILE}: {err.strerror or err}", b"", (0, 0)
     problem, size = inspect_header(encoded, options.max_image_pixels)
     return problem, (b"" if problem else encoded), size
-
-
-def inspect_image(encoded: bytes, max_pixels: int) -> tuple[str | None, tuple[int, int]]:
-    """Whether training and serving can decode these bytes: (problem or None, (width, height)).
-
-    The header first (``inspect_header``), so the pixel limit is checked before any decoding
-    (decompression bombs). Then the bytes are decoded by TensorFlow's own decoder, the one
-    training and serving use: a truncated or broken file fails here, not in a training step, and
-    what passes here is exactly what they can read.
-    """
-    problem, size = inspect_header(encoded, max_pixels)
-    if problem:
-        return problem, size
-    problem = tensorflow_decode_problem(encoded)
-    return (problem, (0, 0)) if problem else (None, size)
-
-
-def inspect_header(encoded: bytes, max_pixels: int) -> tuple[str | None, tuple[int, int]]:
-    """``inspect_image`` without TensorFlow's decode: size and format from the header (Pillow),
-    the pixel limit, the formats TensorFlow decodes."""
-    if not encoded:
-        return Reason.EMPTY_FILE, (0, 0)
-    try:
-        with Image.open(io.BytesIO(encoded)) as image:
-            width, height = image.size
-            kind = image.format
-    except UnidentifiedImageError:
-        return f"{Reason.UNDECODABLE}: not a {', '.join(DECODABLE_FORMATS)} image", (0, 0)
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError) as err:
-        return f"{Reason.UNDECODABLE}: {err}", (0, 0)
-    if width * height > max_pixels:
-        return _too_many_pixels(width, height, max_pixels), (width, height)
-    if kind not in DECODABLE_FORMATS:
-        formats = ", ".join(DECODABLE_FORMATS)
-        return f"{Reason.UNSUPPORTED_FORMAT} {kind} (use {formats})", (width, height)
-    return None, (width, height)
-
-
-def tensorflow_decode_problem(encoded: bytes) -> str | None:
-    """Why TensorFlow's decoder (the one training and serving use) cannot decode these bytes in
-    full, or None when it can."""
-    try:
-        # The bytes made a tensor first: given Python bytes, the op misses TensorFlow's eager
-        # fast path (a quarter of the decode's time per row).
-        tf.io.decode_image(tf.constant(encoded), expand_animations=False)
-    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError) as err:
-        return f"{Reason.UNDECODABLE}: {err.message.splitlines()[0]}"
-    return None
-
-
-def tensorflow_decode_problems(images: list[bytes]) -> list[str | None]:
-    """``tensorflow_decode_problem`` of each image, the images decoded side by side in one
-    TensorFlow call (the eager decode holds Python's lock: one core; side by side it takes
-    about half the time per image on 2 cores). A batch with a bad image is decoded again one
-    by one, to say which image and why."""
-    if len(images) < 2:
-        return [tensorflow_decode_problem(image) for image in images]
-    try:
-        _decode_side_by_side()(tf.constant(images))
-    except (tf.errors.InvalidArgumentError, tf.errors.UnknownError):
-        return [tensorflow_decode_problem(image) for image in images]
-    return [None] * len(images)
-
-
-# Images in decode at once: the cores busy, and a batch of large images not all in memory at once.
-_DECODES_AT_ONCE = 8
-
-
-@functools.cache
-def _decode_side_by_side() -> tf.types.experimental.GenericFunction:
-    """A TensorFlow function that decodes a vector of encoded images (shapes out)."""
-
-    def shape(encoded: tf.Tensor) -> tf.Tensor:
-        return tf.shape(tf.io.decode_image(encoded, expand_animations=False))
-
-    # No AutoGraph: nothing here needs converting, and it reads the source from disk.
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string)], autograph=False)
-    def decode(images: tf.Tensor) -> tf.Tensor:
-        return tf.map_fn(
-            shape, images, fn_output_signature=tf.int32, parallel_iterations=_DECODES_AT_ONCE
-        )
-
-    return decode
-
-
-def _too_many_pixels(width: int, height: int, max_pixels: int) -> str:
-    return f"{Reason.TOO_MANY_PIXELS}: {width}x{height} = {width * height} px > {max_pixels}"
 
 
 def dedupe(path: str, rows: list[Accepted]) -> Iterator[Accepted | Quarantined]:

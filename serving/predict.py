@@ -2,9 +2,9 @@
 
     python -m serving.predict --model outputs/serving line1.png line2.jpg ...
 
-prints ``path<TAB>text<TAB>confidence`` per image, in the order given. An image that cannot be
-read or decoded is reported on stderr with its reason; the others are still read, and the exit
-status is 1.
+prints one line per image, in the order given: ``path<TAB>text<TAB>confidence``, or
+``path<TAB>error: reason`` for an image that cannot be read, decoded or read by the model. Every
+image is tried; the exit status is 1 when any failed, 2 when the model cannot be loaded.
 """
 
 from __future__ import annotations
@@ -15,24 +15,47 @@ from pathlib import Path
 
 import serving  # noqa: F401  (process set-up before TensorFlow)
 from serving.options import add_decoding_arguments, recognizer_from_args
+from serving.prediction import predict_each
 
 
 def read_image(path: str, max_pixels: int) -> tuple[bytes | None, str | None]:
     """(bytes, None) for an image the model can decode, (None, reason) otherwise."""
-    from components.ingest import inspect_image
+    from trainer_module import images
 
     try:
         data = Path(path).read_bytes()
     except OSError as err:
         return None, err.strerror or str(err)
-    problem, _ = inspect_image(data, max_pixels)
+    problem, _ = images.inspect(data, max_pixels)
     return (None, problem) if problem else (data, None)
+
+
+def read_files(recognizer, paths: list[str], batch_size: int) -> tuple[list[str], int]:
+    """One output line per path, in order (a prediction or the reason it failed), and how many
+    failed."""
+    lines: list[str | None] = [None] * len(paths)
+    readable = []
+    for i, path in enumerate(paths):
+        data, problem = read_image(path, recognizer.config.data.max_image_pixels)
+        if problem:
+            lines[i] = f"{path}\terror: {problem}"
+        else:
+            readable.append((i, data))
+    results, _ = predict_each(recognizer.predict, [data for _, data in readable], batch_size)
+    for (i, _), result in zip(readable, results, strict=True):
+        if isinstance(result, str):
+            lines[i] = f"{paths[i]}\terror: {result}"
+        else:
+            lines[i] = f"{paths[i]}\t{result.text}\t{result.confidence:.4f}"
+    failed = len(paths) - len(readable) + sum(isinstance(r, str) for r in results)
+    return lines, failed
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m serving.predict",
-        description="Print path<TAB>text<TAB>confidence for each line image.",
+        description="Print path<TAB>text<TAB>confidence for each line image "
+        "(path<TAB>error: reason for one that cannot be read).",
     )
     parser.add_argument("--model", required=True, help="push directory or SavedModel folder")
     parser.add_argument("--batch-size", type=int, default=64, help="images per model call")
@@ -45,17 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    readable, failed = [], False
-    for path in args.images:
-        data, problem = read_image(path, recognizer.config.data.max_image_pixels)
-        if problem:
-            print(f"{path}\terror: {problem}", file=sys.stderr)
-            failed = True
-        else:
-            readable.append((path, data))
-    predictions, _ = recognizer.predict_all([data for _, data in readable], args.batch_size)
-    for (path, _), prediction in zip(readable, predictions, strict=True):
-        print(f"{path}\t{prediction.text}\t{prediction.confidence:.4f}")
+    lines, failed = read_files(recognizer, args.images, args.batch_size)
+    print("\n".join(lines))
     return 1 if failed else 0
 
 

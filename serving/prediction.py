@@ -27,19 +27,45 @@ def predict_by_width(
     batch_size: int,
 ) -> tuple[list[Prediction], float]:
     """``predict`` on batches of lines of like widths; the predictions in ``images``' order and
-    the seconds it took, ordering included.
+    the seconds it took, ordering included. ValueError when the model fails on an image.
 
     A batch is padded to its widest line, so the network's work grows with the widest line, not
     with each line's own width. Lines sorted by aspect ratio (width/height, from the image
     header) before batching, as PaddleOCR's recognizer does, waste less of it on padding.
     """
+    results, seconds = predict_each(predict, images, batch_size)
+    failed = [(i, result) for i, result in enumerate(results) if isinstance(result, str)]
+    if failed:
+        raise ValueError(f"image {failed[0][0]}: {failed[0][1]}")
+    return results, seconds
+
+
+def predict_each(
+    predict: Callable[[Sequence[bytes]], list[Prediction]],
+    images: Sequence[bytes],
+    batch_size: int,
+) -> tuple[list[Prediction | str], float]:
+    """``predict_by_width``, but an image the model fails on gets a message (a str) in its place
+    and the others are still read: a batch that fails is read again one image at a time."""
     started = time.perf_counter()
     order = sorted(range(len(images)), key=lambda i: aspect_ratio(images[i]))
-    predictions: list[Prediction | None] = [None] * len(images)
+    results: list[Prediction | str | None] = [None] * len(images)
     for indices in batched(order, batch_size):
-        for i, prediction in zip(indices, predict([images[i] for i in indices]), strict=True):
-            predictions[i] = prediction
-    return predictions, time.perf_counter() - started
+        batch = [images[i] for i in indices]
+        try:
+            predicted = predict(batch)
+        except Exception:  # which image? each alone
+            predicted = [_predict_one(predict, image) for image in batch]
+        for i, result in zip(indices, predicted, strict=True):
+            results[i] = result
+    return results, time.perf_counter() - started
+
+
+def _predict_one(predict, image: bytes) -> Prediction | str:
+    try:
+        return predict([image])[0]
+    except Exception as err:
+        return f"the model failed on it ({type(err).__name__})"
 
 
 def aspect_ratio(image: bytes) -> float:

@@ -93,7 +93,12 @@ def rows_from_csvs(csvs: Sequence[str], delimiter: str = ";") -> Inputs:
             raise ValueError(f"{csv}: no rows")
         rows.extend(found)
         sources.extend([str(csv)] * len(found))
-    return Inputs(rows, read_images(rows), sources)
+    images, unreadable = read_images(rows)
+    if unreadable:
+        more = f"\n  ... and {len(unreadable) - 10} more" if len(unreadable) > 10 else ""
+        listed = "\n  ".join(map(str, unreadable[:10]))
+        raise ValueError(f"cannot read images:\n  {listed}{more}")
+    return Inputs(rows, images, sources)
 
 
 def rows_from_examples(pattern: str) -> Inputs:

@@ -18,11 +18,17 @@ the ``predict_log_probs`` signature's per-step probabilities decoded by beam sea
 language model, then corrected to the lexicon; the response has the same fields.
 ``serving_default`` requests (tf.Examples) keep the exported decoder.
 
-It serves the newest complete version under a push directory and picks up a newly pushed one
-without a restart. Concurrent requests are batched into one model call. Bodies over
-``--max-body-mb``, images over ``--max-image-pixels``, bad JSON, bad base64 and bytes that are not
-an image get a 4xx with ``{"error": ...}`` and the server keeps serving; a request that waits
-longer than ``--timeout`` gets a 504. It binds 127.0.0.1 unless told otherwise.
+It serves the newest complete version under a push directory, picks up a newly pushed one without
+a restart, falls back to the newest one left when the served one is deleted, and retries a version
+that does not load with backoff. Concurrent requests are batched (``Batcher``: model calls of at
+most ``--max-batch`` images, large requests split and interleaved with others; a failing call is
+retried request by request, so only the bad request fails).
+
+Answers beside 200: 400 for bad JSON, base64, images the model's decode cannot read, or images
+the model fails on; 413 for bodies over ``--max-body-mb`` or images over ``--max-image-pixels``;
+404 for unknown models, versions and endpoints; 503 with ``Retry-After`` when ``--max-queue``
+images already wait; 504 when a request waits longer than ``--timeout``. Each is
+``{"error": message}``, and the server keeps serving. It binds 127.0.0.1 unless told otherwise.
 """
 
 from __future__ import annotations
@@ -33,12 +39,13 @@ import base64
 import binascii
 import json
 import logging
-import queue
+import os
 import sys
 import threading
 import time
-from concurrent.futures import Future
-from dataclasses import dataclass
+from collections import deque
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 import tornado.httpserver
@@ -47,9 +54,9 @@ import tornado.web
 
 import serving  # noqa: F401  (process set-up before TensorFlow)
 from components import serving_layout
-from components.ingest import inspect_image
 from serving import options
 from serving.options import Decoding
+from trainer_module import images
 
 log = logging.getLogger("serving.server")
 
@@ -57,6 +64,9 @@ IMAGE_SIGNATURE = "predict_images"
 EXAMPLE_SIGNATURE = "serving_default"
 OUTPUTS = ("text", "confidence", "top_k_text", "top_k_log_prob")
 IN_GRAPH = Decoding()  # no --lm, no --lexicon: the exported decoder's output as it is
+MAX_RETRY_SECONDS = 300  # the longest wait before loading a broken version again
+RETRY_AFTER_SECONDS = 1  # a full queue's Retry-After
+CHECK_THREADS = 2  # requests parsed and their images checked side by side, off the event loop
 
 
 class RequestError(Exception):
@@ -73,6 +83,7 @@ class Limits:
     max_image_pixels: int = 8_000_000
     max_instances: int = 256
     timeout_seconds: float = 30.0
+    max_queue: int = 1024
 
 
 # --- the model, reloaded when a new version is pushed -------------------------------------------
@@ -143,81 +154,239 @@ def _spec(spec) -> dict:
 
 
 class ModelHolder:
-    """The model currently served; ``refresh`` swaps in a newer pushed version."""
+    """The model currently served; ``refresh`` swaps in the version that should be served."""
 
-    def __init__(self, path: str, decoding: Decoding = IN_GRAPH):
-        self.path, self.decoding = path, decoding
+    def __init__(self, path: str, decoding: Decoding = IN_GRAPH, poll_seconds: float = 5.0):
+        self.path, self.decoding, self.poll_seconds = path, decoding, poll_seconds
         self.model = LoadedModel(serving_layout.resolve_model_dir(path), decoding)
         self._lock = threading.Lock()
+        self._failures: dict[str, tuple[int, float]] = {}  # folder -> (failures, next try)
 
     def refresh(self) -> bool:
-        newest = serving_layout.newest(self.path)
-        if newest is None or serving_layout.version_of(newest) <= self.model.version:
-            return False
-        model = LoadedModel(newest, self.decoding)  # load first: requests never wait on it
-        with self._lock:
-            self.model = model
-        log.info("now serving version %s from %s", model.version, newest)
-        return True
+        """Serve the newest version that loads: a newer push, or, when the served version's
+        folder is gone, the newest one left. A version that fails to load is logged once and
+        retried with backoff (doubling up to MAX_RETRY_SECONDS), not reloaded every poll."""
+        if serving_layout.is_saved_model(self.path):
+            return False  # one SavedModel, not a push directory: nothing to choose from
+        served_gone = not serving_layout.is_saved_model(self.model.model_dir)
+        for version in reversed(serving_layout.versions(self.path)):
+            if version <= self.model.version and not served_gone:
+                return False
+            folder = os.path.join(self.path, str(version))
+            if folder == self.model.model_dir and not served_gone:
+                return False
+            if not self._due(folder):
+                continue
+            try:
+                model = LoadedModel(folder, self.decoding)  # load first: requests never wait
+            except Exception as err:
+                self._failed(folder, err)
+                continue
+            with self._lock:
+                self.model = model
+            self._failures.pop(folder, None)
+            log.info("now serving version %s from %s", model.version, folder)
+            return True
+        if served_gone and "gone" not in self._failures:
+            self._failures["gone"] = (1, float("inf"))
+            log.warning(
+                "%s was removed and no other version loads: still serving it from memory",
+                self.model.model_dir,
+            )
+        return False
+
+    def _due(self, folder: str) -> bool:
+        return time.monotonic() >= self._failures.get(folder, (0, 0.0))[1]
+
+    def _failed(self, folder: str, err: Exception) -> None:
+        count = self._failures.get(folder, (0, 0.0))[0] + 1
+        wait = min(self.poll_seconds * 2**count, MAX_RETRY_SECONDS)
+        self._failures[folder] = (count, time.monotonic() + wait)
+        if count == 1:
+            reason = str(err).strip().splitlines()[0][:300] if str(err).strip() else repr(err)
+            log.warning(
+                "cannot load %s (retrying with backoff, up to every %d s): %s",
+                folder,
+                MAX_RETRY_SECONDS,
+                reason,
+            )
 
 
 # --- batching ------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Job:
+class QueueFull(Exception):
+    """The batcher already holds ``max_queue`` images: the request is refused (503)."""
+
+
+class ModelFailed(Exception):
+    """The model failed on this request's images alone (answered 400, its cause logged)."""
+
+
+@dataclass(eq=False)
+class _Request:
     signature: str
-    inputs: list[bytes]
+    chunks: list[list[bytes]]  # at most max_batch images each
     future: Future
+    taken: int = 0  # chunks handed to the model so far
+    parts: list = field(default_factory=list)  # (version, outputs) per finished chunk
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(chunk) for chunk in self.chunks[self.taken :])
+
+
+def _settle(future: Future, result=None, error: BaseException | None = None) -> None:
+    """Answer a request unless it was answered already (timed out, cancelled, failed)."""
+    try:
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+    except InvalidStateError:
+        pass
 
 
 class Batcher:
-    """Joins concurrent requests into model calls of up to ``max_batch`` inputs.
+    """Runs requests' images through the model in calls of up to ``max_batch``, fairly, and
+    keeps running whatever a request does.
 
-    One worker thread takes the first waiting job, waits at most ``max_wait`` for more of the
-    same signature, runs the model once and hands each job its slice of the outputs.
+    A request is cut into chunks of at most ``max_batch`` images. The worker thread waits up to
+    ``max_wait`` for company, then fills a call with the next chunk of the requests with the
+    fewest images waiting first (a request served goes to the back of the line), so a one-line
+    request waits for at most the call in progress, and 256-line requests take turns. A model
+    call that fails is retried chunk by chunk, so only the request whose images break it fails.
+    Requests already answered (timed out) are dropped unrun. At most ``max_queue`` images wait:
+    ``submit`` raises QueueFull beyond. ``ensure_worker`` (on every submit and every poll)
+    restarts a worker that stopped.
     """
 
-    def __init__(self, holder: ModelHolder, max_batch: int = 64, max_wait: float = 0.005):
+    def __init__(
+        self,
+        holder: ModelHolder,
+        max_batch: int = 64,
+        max_wait: float = 0.005,
+        max_queue: int = 1024,
+    ):
         self.holder, self.max_batch, self.max_wait = holder, max_batch, max_wait
-        self._jobs: queue.Queue[_Job] = queue.Queue()
-        self._thread = threading.Thread(target=self._work, name="batcher", daemon=True)
-        self._thread.start()
+        self.max_queue, self.restarts = max_queue, 0
+        self._line: deque[_Request] = deque()
+        self._queued = 0  # images waiting in self._line
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self.ensure_worker()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def ensure_worker(self) -> None:
+        with self._changed:
+            if self.alive:
+                return
+            if self._thread is not None:
+                self.restarts += 1
+                log.error("the batch worker stopped; restarted (%d restarts)", self.restarts)
+            self._thread = threading.Thread(target=self._work, name="batcher", daemon=True)
+            self._thread.start()
 
     def submit(self, signature: str, inputs: list[bytes]) -> Future:
-        future: Future = Future()
-        self._jobs.put(_Job(signature, inputs, future))
-        return future
+        step = self.max_batch
+        request = _Request(
+            signature, [inputs[i : i + step] for i in range(0, len(inputs), step)], Future()
+        )
+        with self._changed:
+            if self._queued + len(inputs) > self.max_queue:
+                raise QueueFull(
+                    f"{self._queued} images are waiting (at most {self.max_queue}); retry later"
+                )
+            self._line.append(request)
+            self._queued += len(inputs)
+            self._changed.notify()
+        self.ensure_worker()
+        return request.future
 
     def _work(self) -> None:
         while True:
-            jobs = [self._jobs.get()]
-            size, deadline = len(jobs[0].inputs), time.monotonic() + self.max_wait
-            while size < self.max_batch:
-                try:
-                    job = self._jobs.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if job.signature != jobs[0].signature:
-                    self._run([job])
-                    continue
-                jobs.append(job)
-                size += len(job.inputs)
-            self._run(jobs)
+            batch = self._next_batch()
+            try:
+                self._run(batch)
+            except BaseException as err:  # answer the batch before the thread ends
+                for request, _ in batch:
+                    _settle(request.future, error=ModelFailed(f"internal error: {err!r}"))
+                raise
 
-    def _run(self, jobs: list[_Job]) -> None:
+    def _next_batch(self) -> list[tuple[_Request, int]]:
+        """(request, chunk index) pairs of one signature, at most max_batch images in all."""
+        with self._changed:
+            while True:
+                while not self._line:
+                    self._changed.wait()
+                deadline = time.monotonic() + self.max_wait
+                while self._queued < self.max_batch and time.monotonic() < deadline:
+                    self._changed.wait(max(0.0, deadline - time.monotonic()))
+                for request in [r for r in self._line if r.future.done()]:
+                    self._line.remove(request)  # timed out while it waited: dropped
+                    self._queued -= request.waiting
+                batch, size, signature = [], 0, None
+                # Fewest waiting images first: a one-line request is never queued behind a
+                # 256-line one's chunks; those fill the rest, one chunk per request in turn.
+                for request in sorted(self._line, key=lambda r: r.waiting):
+                    chunk = request.chunks[request.taken]
+                    signature = signature or request.signature
+                    if request.signature != signature or (
+                        batch and size + len(chunk) > self.max_batch
+                    ):
+                        continue
+                    batch.append((request, request.taken))
+                    size += len(chunk)
+                    self._queued -= len(chunk)
+                served = [request for request, _ in batch]
+                for request in served:  # served requests go behind the ones not served
+                    request.taken += 1
+                    self._line.remove(request)
+                    if request.taken < len(request.chunks):
+                        self._line.append(request)
+                if batch:
+                    return batch
+
+    def _failure(self, request: _Request, index: int, err: Exception) -> str:
+        """A short message for a chunk the model failed on: which image its decode cannot
+        read and why, or the error's kind (the log has its TensorFlow dump)."""
+        if request.signature == IMAGE_SIGNATURE:
+            for i, problem in enumerate(images.decode_problems(request.chunks[index])):
+                if problem:
+                    return f"instance {index * self.max_batch + i}: {problem}"
+        return f"the model could not read these inputs ({type(err).__name__}; see the log)"
+
+    def _run(self, batch: list[tuple[_Request, int]]) -> None:
         model = self.holder.model
+        inputs = [x for request, index in batch for x in request.chunks[index]]
         try:
-            outputs = model.run(jobs[0].signature, [x for job in jobs for x in job.inputs])
+            outputs = model.run(batch[0][0].signature, inputs)
         except Exception as err:
-            for job in jobs:
-                job.future.set_exception(err)
+            if len(batch) > 1:  # find the request that breaks it; the others are answered
+                for item in batch:
+                    self._run([item])
+                return
+            log.warning("the model failed on a request: %s", err)
+            request, index = batch[0]
+            _settle(request.future, error=ModelFailed(self._failure(request, index, err)))
             return
         start = 0
-        for job in jobs:
-            end = start + len(job.inputs)
-            job.future.set_result((model.version, {k: v[start:end] for k, v in outputs.items()}))
+        for request, index in batch:
+            end = start + len(request.chunks[index])
+            request.parts.append(
+                (index, model.version, {k: v[start:end] for k, v in outputs.items()})
+            )
             start = end
+            if len(request.parts) == len(request.chunks):
+                parts = sorted(request.parts, key=lambda part: part[0])
+                versions = {version for _, version, _ in parts}
+                joined = {
+                    name: np.concatenate([part[2][name] for part in parts]) for name in OUTPUTS
+                }
+                _settle(request.future, (versions.pop() if len(versions) == 1 else None, joined))
 
 
 # --- request parsing -----------------------------------------------------------------------------
@@ -229,6 +398,8 @@ def parse_request(body: bytes, limits: Limits) -> tuple[str, list[bytes], bool]:
         request = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise RequestError(400, f"the body is not valid JSON: {err}") from None
+    except RecursionError:
+        raise RequestError(400, "the body's JSON is nested too deeply") from None
     if not isinstance(request, dict):
         raise RequestError(400, 'the body must be a JSON object with "instances" or "inputs"')
     signature = request.get("signature_name") or IMAGE_SIGNATURE
@@ -252,12 +423,20 @@ def parse_request(body: bytes, limits: Limits) -> tuple[str, list[bytes], bool]:
         raise RequestError(413, f"{len(values)} instances, at most {limits.max_instances}")
     inputs = [_decode_instance(value, i) for i, value in enumerate(values)]
     if signature == IMAGE_SIGNATURE:
-        for i, data in enumerate(inputs):
-            problem, _ = inspect_image(data, limits.max_image_pixels)
-            if problem:
-                status = 413 if "pixel limit" in problem else 400
-                raise RequestError(status, f"instance {i}: {problem}")
+        check_headers(inputs, limits.max_image_pixels)
     return signature, inputs, row_format
+
+
+def check_headers(inputs: list[bytes], max_pixels: int) -> None:
+    """RequestError for the first image whose header says it cannot be read (not an image, a
+    format the model's decode does not read, over the pixel limit). The pixels themselves are
+    decoded once, in the model's graph; an image that fails there is named by
+    ``Batcher._failure``."""
+    for i, data in enumerate(inputs):
+        problem, _ = images.inspect_header(data, max_pixels)
+        if problem:
+            status = 413 if problem.startswith(images.TOO_MANY_PIXELS) else 400
+            raise RequestError(status, f"instance {i}: {problem}")
 
 
 def _decode_instance(value, index: int) -> bytes:
@@ -323,20 +502,25 @@ class PredictHandler(_Handler):
             return self.fail(
                 413, f"body of {length} bytes, at most {self.state.limits.max_body_bytes}"
             )
-        try:
-            signature, inputs, row_format = parse_request(self.request.body, self.state.limits)
+        try:  # JSON, base64 and image decoding off the event loop: other requests go on
+            signature, inputs, row_format = await asyncio.get_running_loop().run_in_executor(
+                self.state.checkers, parse_request, self.request.body, self.state.limits
+            )
         except RequestError as err:
             return self.fail(err.status, str(err))
-        future = self.state.batcher.submit(signature, inputs)
+        try:
+            future = self.state.batcher.submit(signature, inputs)
+        except QueueFull as err:
+            self.set_header("Retry-After", str(RETRY_AFTER_SECONDS))
+            return self.fail(503, str(err))
         try:
             served, outputs = await asyncio.wait_for(
                 asyncio.wrap_future(future), self.state.limits.timeout_seconds
             )
-        except asyncio.TimeoutError:
+        except asyncio.TimeoutError:  # the future is cancelled: the batcher drops it
             return self.fail(504, f"no answer within {self.state.limits.timeout_seconds} s")
-        except Exception as err:
-            log.warning("prediction failed: %s", err)
-            return self.fail(400, f"the model could not read the input: {str(err)[:300]}")
+        except ModelFailed as err:
+            return self.fail(400, str(err))
         if version is not None and served != int(version):
             return self.fail(503, f"version {version} was replaced while this request waited")
         self.finish(format_response(outputs, row_format))
@@ -350,11 +534,15 @@ class StatusHandler(_Handler):
         if metadata:
             spec = {"name": name, "signature_name": "", "version": str(model.version)}
             return self.finish({"model_spec": spec, "metadata": model.metadata()})
-        state = {"error_code": "OK", "error_message": ""}
+        if self.state.batcher.alive:
+            state, status = "AVAILABLE", {"error_code": "OK", "error_message": ""}
+        else:
+            message = "no batch worker is running (restarted on the next request or poll)"
+            state, status = "UNAVAILABLE", {"error_code": "UNAVAILABLE", "error_message": message}
         self.finish(
             {
                 "model_version_status": [
-                    {"version": str(model.version), "state": "AVAILABLE", "status": state}
+                    {"version": str(model.version), "state": state, "status": status}
                 ]
             }
         )
@@ -371,6 +559,9 @@ class ServerState:
     holder: ModelHolder
     batcher: Batcher
     limits: Limits
+    checkers: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(CHECK_THREADS, thread_name_prefix="check")
+    )
 
 
 def make_app(state: ServerState) -> tornado.web.Application:
@@ -395,23 +586,28 @@ def serve(args: argparse.Namespace) -> None:
         max_body_bytes=int(args.max_body_mb * (1 << 20)),
         max_image_pixels=args.max_image_pixels,
         timeout_seconds=args.timeout,
+        max_queue=args.max_queue,
     )
-    holder = ModelHolder(args.model, Decoding.from_args(args))
-    state = ServerState(
-        args.name, holder, Batcher(holder, args.max_batch, args.batch_wait_ms / 1000), limits
-    )
+    holder = ModelHolder(args.model, Decoding.from_args(args), args.poll_seconds)
+    batcher = Batcher(holder, args.max_batch, args.batch_wait_ms / 1000, args.max_queue)
+    state = ServerState(args.name, holder, batcher, limits)
     # Tornado's own limit is a backstop for bodies without a Content-Length; ours answers 413.
+    # A client that sends no headers (idle_connection_timeout) or no whole body in time is cut.
     server = tornado.httpserver.HTTPServer(
-        make_app(state), max_body_size=limits.max_body_bytes * 2 + (1 << 20)
+        make_app(state),
+        max_body_size=limits.max_body_bytes * 2 + (1 << 20),
+        idle_connection_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
     )
     server.listen(args.port, address=args.host)
     loop = tornado.ioloop.IOLoop.current()
 
     async def poll() -> None:
+        batcher.ensure_worker()  # the supervisor: a stopped worker is restarted
         try:
             await loop.run_in_executor(None, holder.refresh)
-        except Exception as err:
-            log.warning("could not load a newly pushed version: %s", err)
+        except Exception as err:  # refresh handles load failures; this is a backstop
+            log.warning("checking for a new version failed: %s", err)
 
     tornado.ioloop.PeriodicCallback(poll, args.poll_seconds * 1000).start()
     log.info(
@@ -464,7 +660,25 @@ def main(argv: list[str] | None = None) -> int:
         "--timeout",
         type=float,
         default=30.0,
-        help="seconds a request may wait, 503 after (default 30)",
+        help="seconds a request may wait for the model, 504 after (default 30)",
+    )
+    parser.add_argument(
+        "--max-queue",
+        type=int,
+        default=1024,
+        help="images waiting for the model at most; 503 with Retry-After beyond (default 1024)",
+    )
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=60.0,
+        help="seconds a connection may take to send a request's headers (default 60)",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=60.0,
+        help="seconds a request may take to send its body (default 60)",
     )
     parser.add_argument(
         "--poll-seconds",

@@ -6,10 +6,12 @@ modules are not importable reliably when several exist.
 - ``SUMMARY``: the last line ``local_runner.py`` prints;
 - ``PIPELINE_TASKS``: the components ``pipeline.create_pipeline`` makes;
 - ``render_lines``: PNG renderings of texts, as the generator draws them;
-- ``running_server``: ``python -m serving.server`` on a free port, for as long as a block runs.
+- ``running_server``/``server_process``: ``python -m serving.server`` on a free port, for as long
+  as a block runs.
 """
 
 import contextlib
+import dataclasses
 import io
 import json
 import random
@@ -17,6 +19,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from pipeline.config import CrnnConfig, load_config
@@ -73,10 +76,17 @@ def render_lines(texts: list[str], seed: str) -> list[bytes]:
     return images
 
 
+@dataclasses.dataclass
+class ServerProcess:
+    url: str  # the model's URL, .../v1/models/crnn
+    process: subprocess.Popen
+    log: list[str]  # its output so far (drained on a thread, so the pipe never fills)
+
+
 @contextlib.contextmanager
-def running_server(model: Path, *args: str):
+def server_process(model: Path, *args: str):
     """``python -m serving.server --model MODEL ARGS`` on a free port of 127.0.0.1, started
-    and listening: yields the model's URL (``.../v1/models/crnn``); stopped afterwards."""
+    and listening: yields a ServerProcess; stopped afterwards."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -89,13 +99,21 @@ def running_server(model: Path, *args: str):
         text=True,
     )
     try:
-        output = []
+        output: list[str] = []
         while not (output and output[-1].startswith("listening on")):
             line = process.stdout.readline()
             if not line:  # the server exited
                 raise RuntimeError("the server did not start:\n" + "".join(output)[-3000:])
             output.append(line)
-        yield f"http://127.0.0.1:{port}/v1/models/crnn"
+        threading.Thread(target=lambda: output.extend(process.stdout), daemon=True).start()
+        yield ServerProcess(f"http://127.0.0.1:{port}/v1/models/crnn", process, output)
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def running_server(model: Path, *args: str):
+    """``server_process``, yielding only the model's URL."""
+    with server_process(model, *args) as server:
+        yield server.url

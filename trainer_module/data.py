@@ -33,10 +33,18 @@ class LabelledImage:
 
 
 def read_csv_rows(csv_path: str | Path, delimiter: str = ";") -> list[LabelledImage]:
-    """Rows of a tf.crnn CSV; rows without a delimiter raise ValueError naming file and row."""
+    """Rows of a tf.crnn CSV; rows without a delimiter, or not UTF-8, raise ValueError naming
+    file and row."""
     csv_path = Path(csv_path)
     rows = []
-    text = csv_path.read_text(encoding="utf-8")
+    raw = csv_path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        row = raw.count(b"\n", 0, err.start) + 1
+        raise ValueError(
+            f"{csv_path}:{row}: not UTF-8 ({err.reason} at byte {err.start})"
+        ) from None
     for number, line in enumerate(io.StringIO(text), start=1):
         line = line.rstrip("\r\n")
         if not line:

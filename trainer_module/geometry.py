@@ -1,7 +1,8 @@
 """Image geometry: encoded bytes -> a fixed-height, aspect-preserving, padded float image.
 
 Training, Transform's ``preprocessing_fn`` and both serving signatures call ``prepare_images``,
-so the pixels a model is trained on and the pixels it serves on come from the same code.
+so the pixels a model is trained on and the pixels it serves on come from the same code (bytes
+decoded by ``images.decode``).
 Also here: how many CTC time steps a given image width yields, so ingest can reject labels that
 cannot fit before they ever reach the loss.
 """
@@ -14,6 +15,7 @@ import math
 import tensorflow as tf
 
 from pipeline.config import ModelConfig
+from trainer_module import images
 
 
 def resized_width(height: int, width: int, config: ModelConfig) -> tuple[int, bool]:
@@ -22,7 +24,8 @@ def resized_width(height: int, width: int, config: ModelConfig) -> tuple[int, bo
     Plain Python twin of the arithmetic in ``_resize_one`` (used by ingest checks).
     """
     natural = max(1, round(width * config.input_height / max(height, 1)))
-    return min(natural, config.max_width), natural > config.max_width
+    narrowest = min(min_width_for(1, config), config.max_width)
+    return min(max(natural, narrowest), config.max_width), natural > config.max_width
 
 
 def time_steps(width, config: ModelConfig):
@@ -123,21 +126,17 @@ def height_reduction(config: ModelConfig) -> int:
     return height
 
 
-def decode_image(encoded: tf.Tensor, channels: int) -> tf.Tensor:
-    """PNG/JPEG/GIF/BMP bytes -> uint8 [h, w, channels]."""
-    image = tf.io.decode_image(encoded, channels=channels, expand_animations=False)
-    image.set_shape([None, None, channels])
-    return image
-
-
 def _resize_one(encoded: tf.Tensor, config: ModelConfig) -> tuple[tf.Tensor, ...]:
-    image = decode_image(encoded, config.channels)
+    image = images.decode(encoded, config.channels)
     shape = tf.shape(image)
     height, width = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
     natural = tf.maximum(1, tf.cast(tf.round(width * config.input_height / height), tf.int32))
-    new_width = tf.minimum(natural, config.max_width)
+    # A sliver (a tall narrow image) is stretched to one time step's width: narrower, the CNN's
+    # 'valid' convolutions leave it no columns and the whole batch beside it fails.
+    narrowest = min(min_width_for(1, config), config.max_width)
+    new_width = tf.clip_by_value(natural, narrowest, config.max_width)
     resized = tf.image.resize(image, [config.input_height, new_width], antialias=True)
-    normalized = tf.clip_by_value(resized / 255.0, 0.0, 1.0)
+    normalized = tf.clip_by_value(resized, 0.0, 1.0)
     padded = tf.pad(normalized, [[0, 0], [0, config.max_width - new_width], [0, 0]])
     padded.set_shape([config.input_height, config.max_width, config.channels])
     return padded, new_width, natural > config.max_width

@@ -17,6 +17,7 @@ from benchmarks import ingest_speed
 from components import ingest
 from components.csv_example_gen import quarantine_file
 from tools import synth_lines
+from trainer_module import images
 
 
 def read_records(paths) -> list[bytes]:
@@ -237,8 +238,9 @@ def damaged(encoded: bytes, rng: random.Random):
 
 
 def tensorflow_decodes(encoded: bytes) -> bool:
+    """Whether the decode of training's own preprocessing reads the bytes."""
     try:
-        tf.io.decode_image(encoded, channels=1, expand_animations=False)
+        images.decode(tf.constant(encoded), 1)
     except (tf.errors.InvalidArgumentError, tf.errors.UnknownError):
         return False
     return True

@@ -6,6 +6,7 @@ import base64
 import json
 import sys
 import threading
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -199,3 +200,24 @@ def test_server_is_stopped_when_the_load_fails():
     with pytest.raises(RuntimeError, match="load failed"), server:
         raise RuntimeError("load failed")
     assert server.process.poll() is not None
+
+
+def test_the_mixed_load_is_a_row_of_its_own_with_the_noise_counted():
+    noise = Counter({("not an image", 400): 7, ("256 lines", 200): 3, ("256 lines", 504): 1})
+    text = load.section(setup(), clean_rounds(), "c", "m", "d", clean_rounds(3), noise)
+    assert "| **mixed load, median of 3** | **50.0** |" in text
+    assert "| mixed 2 | 50.0 |" in text
+    assert "256 lines 200: 3, 256 lines 504: 1, not an image 400: 7" in text
+
+
+def test_noise_goes_on_until_stopped_and_every_answer_is_counted(http_url):
+    bodies = {"ok": load.request_bodies([b"ok"])[0], "bad": load.request_bodies([b"bad"])[0]}
+    stop = threading.Event()
+    timer = threading.Timer(0.5, stop.set)
+    timer.start()
+    counts = load.run_noise(http_url, bodies, stop)
+    assert set(counts) == {("ok", 200), ("bad", 400)}
+    assert abs(counts[("ok", 200)] - counts[("bad", 400)]) <= load.NOISE_CLIENTS
+    kinds = load.noise_bodies([b"\x89PNG line"])
+    assert len(json.loads(kinds["256 lines"])["instances"]) == 256
+    assert len(kinds["oversized"]) > load.MAX_BODY_MB << 20

@@ -1,6 +1,7 @@
 """The REST server over real HTTP on 127.0.0.1: TF Serving's API, bad requests, reload, load."""
 
 import base64
+import io
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -9,20 +10,27 @@ from pathlib import Path
 import pytest
 import requests
 import tensorflow as tf
-from testlib import running_server
+from PIL import Image
+from testlib import server_process
 
 from serving.model import Recognizer
 
 
 @pytest.fixture(scope="module")
-def served(trained, tmp_path_factory):
+def server(trained, tmp_path_factory):
     """The trained model pushed as version 1 and served by `python -m serving.server`."""
     result, _, rows = trained
     serving_dir = tmp_path_factory.mktemp("serving")
     shutil.copytree(result.model_dir, serving_dir / "1")
     limits = ["--max-body-mb", "0.5", "--max-image-pixels", "200000"]
-    with running_server(serving_dir, "--poll-seconds", "0.5", *limits) as url:
-        yield url, serving_dir, rows, result.model_dir
+    with server_process(serving_dir, "--poll-seconds", "0.5", *limits) as process:
+        yield process, serving_dir, rows, result.model_dir
+
+
+@pytest.fixture(scope="module")
+def served(server):
+    process, *rest = server
+    return process.url, *rest
 
 
 def b64(path) -> dict:
@@ -125,6 +133,7 @@ def test_status_and_metadata(served):
             413,
             "at most 524288",
         ),
+        ("post", ":predict", b"[" * 100_000 + b"]" * 100_000, 400, "nested too deeply"),
         ("post", "/versions/7:predict", b'{"instances": []}', 404, "Specific(crnn, 7)"),
         ("get", "/versions/7", None, 404, "Specific(crnn, 7)"),
         ("get", "/../../other", None, 404, "no such endpoint"),
@@ -144,8 +153,6 @@ def test_bad_requests_get_a_4xx_json_error_and_the_server_keeps_serving(
 
 def test_images_over_the_pixel_limit_and_unknown_models(served, tmp_path):
     url, *_ = served
-    from PIL import Image
-
     big = tmp_path / "big.png"
     Image.new("L", (1000, 300), 255).save(big)
     response = requests.post(f"{url}:predict", json={"instances": [b64(big)]})
@@ -181,4 +188,77 @@ def test_a_newly_pushed_version_is_served_without_a_restart(served):
         time.sleep(0.5)
     assert requests.get(url).json()["model_version_status"][0]["version"] == "2"
     response = requests.post(f"{url}/versions/2:predict", json={"instances": [b64(rows[0].path)]})
+    assert response.status_code == 200
+
+
+def _as(path, mode: str, kind: str, transparent: bool = False) -> dict:
+    """A line's image in another mode and format; ``transparent``: black text on a transparent
+    background whose hidden colour is black (white paper's alpha is 0)."""
+    image = Image.open(path).convert("L")
+    if transparent:
+        ink = Image.eval(image, lambda v: 255 - v)
+        image = Image.merge("LA", (Image.new("L", image.size, 0), ink))
+    out = io.BytesIO()
+    image.convert(mode).save(out, kind)
+    return {"b64": base64.b64encode(out.getvalue()).decode()}
+
+
+def test_every_advertised_format_reads_as_the_png_does(served):
+    url, _, rows, _ = served
+    lines = rows[:4]
+    png = requests.post(f"{url}:predict", json={"instances": [b64(r.path) for r in lines]})
+    expected = [p["text"] for p in png.json()["predictions"]]
+    variants = {
+        "GIF": [_as(r.path, "L", "GIF") for r in lines],
+        "BMP": [_as(r.path, "RGB", "BMP") for r in lines],
+        "transparent PNG": [_as(r.path, "RGBA", "PNG", transparent=True) for r in lines],
+        "CMYK JPEG": [_as(r.path, "CMYK", "JPEG") for r in lines],
+    }
+    for kind, instances in variants.items():
+        response = requests.post(f"{url}:predict", json={"instances": instances})
+        assert response.status_code == 200, (kind, response.text)
+        texts = [p["text"] for p in response.json()["predictions"]]
+        matching = sum(a == b for a, b in zip(texts, expected, strict=True))
+        assert matching >= (3 if kind == "CMYK JPEG" else 4), (kind, texts, expected)
+
+
+def test_a_sliver_or_a_truncated_image_fails_no_request_beside_it(served, tmp_path):
+    url, _, rows, _ = served
+    sliver = tmp_path / "sliver.png"
+    Image.new("L", (40, 5000), 255).save(sliver)  # 40 px wide, 5,000 px tall: read
+    truncated = tmp_path / "truncated.png"  # its header is whole: only the decode finds it
+    truncated.write_bytes(Path(rows[5].path).read_bytes()[:-60])
+    bodies = [{"instances": [b64(rows[i].path)]} for i in range(3)]
+    bodies += [{"instances": [b64(sliver)]}, {"instances": [b64(rows[4].path), b64(truncated)]}]
+    with ThreadPoolExecutor(5) as pool:  # sent together, so they share model calls
+        responses = list(pool.map(lambda b: requests.post(f"{url}:predict", json=b), bodies * 3))
+    statuses = [r.status_code for r in responses]
+    assert statuses == [200, 200, 200, 200, 400] * 3, [r.text for r in responses]
+    message = responses[4].json()["error"]
+    assert message.startswith("instance 1: undecodable or truncated image"), message
+    assert len(message) < 300  # no TensorFlow dump
+
+
+def test_a_broken_version_is_retried_with_backoff_and_a_deleted_one_falls_back(server):
+    """Runs after the new-version test: versions 1 and 2 are pushed, 2 is served."""
+    process, serving_dir, rows, model_dir = server
+    url = process.url
+
+    def served_version() -> str:
+        return requests.get(url).json()["model_version_status"][0]["version"]
+
+    assert served_version() == "2"
+    broken = serving_dir / "3"
+    shutil.copytree(model_dir, broken)
+    (broken / "saved_model.pb").write_bytes(b"not a SavedModel")
+    time.sleep(4)  # eight polls
+    assert served_version() == "2"
+    failures = [line for line in process.log if f"cannot load {broken}" in line]
+    assert len(failures) == 1, failures  # logged once, not every poll
+    shutil.rmtree(serving_dir / "2")
+    deadline = time.time() + 30
+    while time.time() < deadline and served_version() != "1":
+        time.sleep(0.5)
+    assert served_version() == "1"
+    response = requests.post(f"{url}:predict", json={"instances": [b64(rows[0].path)]})
     assert response.status_code == 200
