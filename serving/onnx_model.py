@@ -1,11 +1,11 @@
 """Read lines with an exported ONNX model in ONNX Runtime: no TensorFlow at inference.
 
-Preprocessing mirrors ``trainer_module.geometry`` with Pillow and NumPy (decode, convert to the
-model's channels, resize to its height keeping the aspect ratio with an antialiasing bilinear
-filter, squeeze to ``max_width``, scale to [0, 1], right-pad with zeros); decoding is greedy CTC
-with the same confidence as the SavedModel's greedy decoder (geometric mean of per-step best
-probabilities), or ``serving.char_lm``'s beam search with a language model. The parity test
-bounds how far this path may drift from the SavedModel.
+Preprocessing mirrors ``trainer_module.geometry`` with Pillow and NumPy (decode, transparency on
+white, convert to the model's channels, resize to its height keeping the aspect ratio with an
+antialiasing bilinear filter, squeeze to ``max_width``, scale to [0, 1], right-pad with zeros);
+decoding is greedy CTC with the same confidence as the SavedModel's greedy decoder (geometric
+mean of per-step best probabilities), or ``serving.char_lm``'s beam search with a language model.
+The parity test bounds how far this path may drift from the SavedModel.
 """
 
 from __future__ import annotations
@@ -24,6 +24,15 @@ from serving import char_lm
 from serving.onnx_export import ALPHABET_KEY, CONFIG_KEY
 from serving.prediction import Prediction, predict_by_width
 from trainer_module.alphabet import Alphabet
+
+
+def on_white(image: Image.Image) -> Image.Image:
+    """Transparency composited on white, as ``trainer_module.images.decode`` does (a transparent
+    PNG's hidden colour is often black)."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba).convert("RGB")
+    return image
 
 
 class OnnxRecognizer:
@@ -59,7 +68,7 @@ class OnnxRecognizer:
         arrays = []
         for data in images:
             with Image.open(io.BytesIO(data)) as image:
-                image = image.convert(mode)
+                image = on_white(image).convert(mode)
                 natural = max(1, round(image.width * model.input_height / image.height))
                 width = min(natural, model.max_width)
                 resized = image.resize((width, model.input_height), Image.BILINEAR)
