@@ -58,14 +58,15 @@ def read_images(
     rows: list[LabelledImage], max_pixels: int | None = None
 ) -> tuple[list[bytes | None], list[Unreadable]]:
     """Each row's image bytes (None where it cannot be read), and why those cannot. With
-    ``max_pixels`` the bytes are also checked with the model's own decode."""
+    ``max_pixels`` the header is checked too (format, size); the pixels are decoded once, by
+    the model, and an image that fails there is named by ``evaluate_images``."""
     from trainer_module import images
 
     found, unreadable = [], []
     for row in rows:
         try:
             data = Path(row.path).read_bytes()
-            problem = images.inspect(data, max_pixels)[0] if max_pixels else None
+            problem = images.inspect_header(data, max_pixels)[0] if max_pixels else None
         except OSError as err:
             data, problem = None, err.strerror or str(err)
         found.append(None if problem else data)

@@ -83,7 +83,6 @@ class Limits:
     max_image_pixels: int = 8_000_000
     max_instances: int = 256
     timeout_seconds: float = 30.0
-    max_queue: int = 1024
 
 
 # --- the model, reloaded when a new version is pushed -------------------------------------------
@@ -161,6 +160,7 @@ class ModelHolder:
         self.model = LoadedModel(serving_layout.resolve_model_dir(path), decoding)
         self._lock = threading.Lock()
         self._failures: dict[str, tuple[int, float]] = {}  # folder -> (failures, next try)
+        self._said_gone = False  # the served folder's removal is logged once
 
     def refresh(self) -> bool:
         """Serve the newest version that loads: a newer push, or, when the served version's
@@ -173,8 +173,6 @@ class ModelHolder:
             if version <= self.model.version and not served_gone:
                 return False
             folder = os.path.join(self.path, str(version))
-            if folder == self.model.model_dir and not served_gone:
-                return False
             if not self._due(folder):
                 continue
             try:
@@ -185,10 +183,11 @@ class ModelHolder:
             with self._lock:
                 self.model = model
             self._failures.pop(folder, None)
+            self._said_gone = False
             log.info("now serving version %s from %s", model.version, folder)
             return True
-        if served_gone and "gone" not in self._failures:
-            self._failures["gone"] = (1, float("inf"))
+        if served_gone and not self._said_gone:
+            self._said_gone = True
             log.warning(
                 "%s was removed and no other version loads: still serving it from memory",
                 self.model.model_dir,
@@ -586,7 +585,6 @@ def serve(args: argparse.Namespace) -> None:
         max_body_bytes=int(args.max_body_mb * (1 << 20)),
         max_image_pixels=args.max_image_pixels,
         timeout_seconds=args.timeout,
-        max_queue=args.max_queue,
     )
     holder = ModelHolder(args.model, Decoding.from_args(args), args.poll_seconds)
     batcher = Batcher(holder, args.max_batch, args.batch_wait_ms / 1000, args.max_queue)
