@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export TF_USE_LEGACY_KERAS := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup run test bench lint format lock image clean
+.PHONY: help setup run test pretrained bench lint format lock image clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 10
@@ -23,6 +23,12 @@ run: setup  ## Set-up, then the whole pipeline on the embedded synthetic data (A
 TEST_WORKERS ?= 2
 test: setup  ## Set-up, then every test (in TEST_WORKERS=2 processes; PYTEST_ARGS=... for more).
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# The shipped model: the pipeline on pretrained.json's synthetic lines (its output_dir keeps the
+# cache, and the Trainer's state after every evaluation, so a re-run after a kill goes on), then
+# tools.ship_model copies the pushed SavedModel and an int8 ONNX copy into models/.
+pretrained: setup  ## Set-up, then train the shipped model into models/ (about 150 min on 2 cores; a re-run resumes).
+	$(PY) local_runner.py pipeline/configs/pretrained.json $(ARGS)
 
 # Each benchmark rewrites its own section of BENCHMARKS.md, in this order (the comparison with
 # Tesseract first): `accuracy` trains the standard profile into STANDARD_DIR, and the inference and

@@ -181,7 +181,8 @@ def create_pipeline(
 ) -> tfx.dsl.Pipeline:
     """The pipeline; ``serving_state`` defaults to what is pushed now (read when building)."""
     code = code_fingerprint()
-    run_config = {"config": config.to_json(), "code": code}
+    # "data" keys the Trainer's resume folder (trainer_module.run.resume_dir).
+    run_config = {"config": config.to_json(), "code": code, "data": data_fingerprint}
     # Transform only depends on geometry and alphabet: training changes keep its cache.
     transform_config = CrnnConfig(model=config.model, alphabet=config.alphabet)
     options = IngestOptions.from_config(

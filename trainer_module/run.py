@@ -2,13 +2,17 @@
 
 The Trainer passes the run configuration as ``custom_config["config"]``. Batches come from
 ``fn_args.data_accessor`` over the transformed examples; the alphabet from the transform graph.
-Checkpoints (for resuming a killed run) and TensorBoard logs go to ``fn_args.model_run_dir``;
+TensorBoard logs go to ``fn_args.model_run_dir``; the training state, backed up after every
+evaluation, to ``Trainer/resume/<key>`` beside it (``resume_dir``), so that re-running a killed
+pipeline continues training where it stood;
 the model goes to ``fn_args.serving_model_dir``; ``fn_args.base_model`` (the latest pushed
 model, when there is one) warm-starts training if it is compatible.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 
@@ -75,6 +79,19 @@ def base_model_dir(fn_args) -> str | None:
     return None
 
 
+def resume_dir(fn_args, config: CrnnConfig, base: str | None) -> str:
+    """Where the training state is backed up: the same folder for the same configuration, data
+    and base model, so that a killed Trainer, re-run as a new execution with a new
+    ``model_run_dir`` (and, after a code change, new Transform output of the same data), goes
+    on from its last evaluation. BackupAndRestore deletes the folder when training ends."""
+    data = (fn_args.custom_config or {}).get("data") or fn_args.transform_graph_path
+    settings = config.model_dump(mode="json", exclude_defaults=True)
+    inputs = [settings, data, fn_args.train_steps, base]
+    key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+    trainer_root = os.path.dirname(os.path.dirname(os.path.normpath(fn_args.model_run_dir)))
+    return os.path.join(trainer_root, "resume", key)
+
+
 def run_fn(fn_args) -> None:
     """Train the CRNN on the transformed examples and export it (the TFX Trainer's entry point)."""
     config = transform.config_from(fn_args.custom_config)
@@ -124,6 +141,7 @@ def run_fn(fn_args) -> None:
         eval_steps=fn_args.eval_steps or training.eval_steps,
         prepare=warm_start if base else None,
         extra_callbacks=(curriculum,) if curriculum else (),
+        backup_dir=resume_dir(fn_args, config, base),
     )
     train.write_history(result, os.path.join(fn_args.model_run_dir, "history.json"))
     export.export_saved_model(trainer.recognizer, alphabet, config, fn_args.serving_model_dir)

@@ -353,13 +353,14 @@ def fit(
     run_dir: str | Path,
     eval_steps: int | None = None,
     extra_callbacks: tuple[tf.keras.callbacks.Callback, ...] = (),
+    backup_dir: str | Path | None = None,
 ) -> FitResult:
-    """Train with evaluation after every epoch; resumable from ``run_dir`` after a kill.
+    """Train with evaluation after every epoch; resumable from ``backup_dir`` after a kill.
 
-    ``run_dir`` receives TensorBoard logs (``logs/``) and the backup that BackupAndRestore
-    resumes from (``backup/``). The weights of the epoch with the best eval CER are restored at
-    the end. With ``training.ema_momentum`` the weights evaluated, restored and left in the
-    model are the moving averages (``AveragedWeights``).
+    ``run_dir`` receives TensorBoard logs (``logs/``) and, unless ``backup_dir`` is given, the
+    backup that BackupAndRestore resumes from (``backup/``). The weights of the epoch with the
+    best eval CER are restored at the end. With ``training.ema_momentum`` the weights evaluated,
+    restored and left in the model are the moving averages (``AveragedWeights``).
     """
     run_dir = Path(run_dir)
     averaged = AveragedWeights() if config.training.ema_momentum is not None else None
@@ -380,7 +381,7 @@ def fit(
         )
     if averaged:
         callbacks.append(averaged.swap_back)
-    callbacks.append(tf.keras.callbacks.BackupAndRestore(str(run_dir / "backup")))
+    callbacks.append(tf.keras.callbacks.BackupAndRestore(str(backup_dir or run_dir / "backup")))
     started = time.perf_counter()
     history = trainer.fit(
         train_data,
@@ -404,6 +405,7 @@ def run_training(
     eval_steps: int | None = None,
     prepare: Callable[[tf.keras.Model], None] | None = None,
     extra_callbacks: tuple[tf.keras.callbacks.Callback, ...] = (),
+    backup_dir: str | Path | None = None,
 ) -> tuple[CTCTrainer, FitResult]:
     """Train on every visible GPU (or the CPU): strategy, precision, trainer, then ``fit``.
     ``prepare`` gets the fresh recognizer before training (e.g. a warm start)."""
@@ -421,7 +423,15 @@ def run_training(
         if prepare is not None:
             prepare(trainer.recognizer)
         result = fit(
-            trainer, train_data, eval_data, config, schedule, run_dir, eval_steps, extra_callbacks
+            trainer,
+            train_data,
+            eval_data,
+            config,
+            schedule,
+            run_dir,
+            eval_steps,
+            extra_callbacks,
+            backup_dir,
         )
     return trainer, result
 
