@@ -246,16 +246,20 @@ def main(argv: list[str] | None = None) -> int:
         serving_dir=config.pipeline.serving_dir or str(output_dir / "serving"),
         ingest_reports=str(output_dir / "ingest"),
     )
-    pipeline = create_pipeline(
-        config,
-        source,
-        paths,
-        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-            metadata_path
-        ),
-        beam_pipeline_args=beam_args(args),
-        data_fingerprint=fingerprint_files(source.input_base),
-    )
+    try:
+        pipeline = create_pipeline(
+            config,
+            source,
+            paths,
+            metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+                metadata_path
+            ),
+            beam_pipeline_args=beam_args(args),
+            data_fingerprint=fingerprint_files(source.input_base),
+        )
+    except ConfigError as err:  # e.g. a training.init_from model that cannot be read
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     runner = tfx.orchestration.LocalDagRunner() if args.runner == "local" else BeamDagRunner()
     log.info(
         "pipeline %s: data %s %s -> %s",

@@ -329,6 +329,12 @@ class TrainingConfig(_Section):
         "num_updates does); None = the raw weights.",
     )
     warm_start: bool = Field(True, description="Start from the latest pushed model if compatible.")
+    init_from: str | None = Field(
+        None,
+        description="Fine-tune: start from this model (SavedModel or push directory, e.g. "
+        "models/printed) while no compatible model has been pushed. Its model section is used "
+        "unless the config sets one; characters new to it extend its alphabet.",
+    )
     curriculum_steps: int = Field(
         0, ge=0, description="Steps at the start that train only on short lines (0: none)."
     )

@@ -23,7 +23,7 @@ from tfx.proto import example_gen_pb2
 
 from components import atomic_pusher, csv_example_gen, model_lookup, serving_layout, tfma_metrics
 from components.ingest import IngestOptions
-from pipeline.config import CrnnConfig
+from pipeline.config import ConfigError, CrnnConfig
 from trainer_module import export
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -170,6 +170,28 @@ def example_gen(source: DataSource, config: CrnnConfig, options: IngestOptions):
     )
 
 
+def with_init_model(config: CrnnConfig) -> CrnnConfig:
+    """``training.init_from`` resolved to a SavedModel folder (the newest version of a push
+    directory), and that model's network settings unless the config gives a model section:
+    fine-tuning needs the base's architecture, which a user should not have to copy. ConfigError
+    when the model cannot be read."""
+    init_from = config.training.init_from
+    if not init_from:
+        return config
+    local = Path(init_from).expanduser()
+    location = str(local.resolve()) if local.exists() else init_from
+    try:
+        model_dir = serving_layout.resolve_model_dir(location)
+        _, base = export.read_assets(model_dir)
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"training.init_from={init_from}: {err}") from None
+    training = config.training.model_copy(update={"init_from": model_dir})
+    update = {"training": training}
+    if "model" not in config.model_fields_set:
+        update["model"] = base.model
+    return config.model_copy(update=update)
+
+
 def create_pipeline(
     config: CrnnConfig,
     source: DataSource,
@@ -180,6 +202,7 @@ def create_pipeline(
     serving_state: str | None = None,
 ) -> tfx.dsl.Pipeline:
     """The pipeline; ``serving_state`` defaults to what is pushed now (read when building)."""
+    config = with_init_model(config)
     code = code_fingerprint()
     # "data" keys the Trainer's resume folder (trainer_module.run.resume_dir).
     run_config = {"config": config.to_json(), "code": code, "data": data_fingerprint}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import serving  # noqa: F401  (process set-up before TensorFlow)
-from serving.options import add_decoding_arguments, recognizer_from_args
+from serving.options import add_decoding_arguments, add_model_argument, recognizer_from_args
 from serving.prediction import Prediction, predict_each
 from trainer_module.data import LabelledImage, read_csv_rows
 from trainer_module.metrics import TextScore
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m serving.evaluate",
         description="CER, line accuracy and lines/s of a pushed model on a path;label CSV.",
     )
-    parser.add_argument("--model", required=True, help="push directory or SavedModel folder")
+    add_model_argument(parser)
     parser.add_argument("--csv", required=True, help="path;label CSV (paths relative to it)")
     parser.add_argument("--batch-size", type=int, default=64, help="lines per model call")
     add_decoding_arguments(parser)

@@ -144,6 +144,15 @@ def quantize_int8(
     return output
 
 
+def export_int8(
+    model_dir: str, output: str | Path, calibration: Sequence[bytes], opset: int = 17
+) -> Path:
+    """``export_onnx`` then ``quantize_int8``: the int8 network alone at ``output``."""
+    with tempfile.TemporaryDirectory() as staging:
+        float_model = export_onnx(model_dir, Path(staging) / "float.onnx", opset)
+        return quantize_int8(float_model, output, calibration)
+
+
 def first_convolution(graph) -> str:
     """The name of the graph's first Conv node (ONNX keeps nodes in topological order): the
     convolution that reads the image."""
@@ -185,9 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.int8:
             images = calibration_images(args.int8, args.calibration_lines)
-            with tempfile.TemporaryDirectory() as staging:
-                float_model = export_onnx(args.model, Path(staging) / "float.onnx", args.opset)
-                path = quantize_int8(float_model, args.output, images)
+            path = export_int8(args.model, args.output, images, args.opset)
         else:
             path = export_onnx(args.model, args.output, args.opset)
     except (OSError, ValueError) as err:

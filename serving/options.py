@@ -9,8 +9,23 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import dataclass
+from pathlib import Path
 
 from serving import char_lm
+
+ROOT = Path(__file__).resolve().parent.parent
+# The model that ships in the repository: make pretrained rebuilds it; models/README.md, its card.
+SHIPPED_MODEL = ROOT / "models" / "printed"
+
+
+def add_model_argument(parser: argparse.ArgumentParser) -> None:
+    """--model, the shipped model when left out."""
+    parser.add_argument(
+        "--model",
+        default=str(SHIPPED_MODEL),
+        help="push directory (its newest version) or SavedModel folder "
+        f"(default: the shipped model, {SHIPPED_MODEL.relative_to(ROOT)})",
+    )
 
 
 def add_decoding_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,54 +1,97 @@
-"""Read text lines from image files with a pushed model.
+"""Read text lines from image files (the shipped model unless --model names another).
 
-    python -m serving.predict --model outputs/serving line1.png line2.jpg ...
+    python -m serving.predict [--model outputs/serving] [--json] IMAGE|DIR|'GLOB' ...
 
-prints one line per image, in the order given: ``path<TAB>text<TAB>confidence``, or
-``path<TAB>error: reason`` for an image that cannot be read, decoded or read by the model. Every
-image is tried; the exit status is 1 when any failed, 2 when the model cannot be loaded.
+Each argument is an image file, a directory (its PNG, JPEG, GIF and BMP files, sorted) or a
+quoted glob (``'scans/**/*.png'``). Prints one line per image, in that order:
+``path<TAB>text<TAB>confidence``, or ``path<TAB>error: reason`` for an image that cannot be read,
+decoded or read by the model; with ``--json`` a JSON object per line instead
+(``{"path", "text", "confidence", "top_k"}`` or ``{"path", "error"}``). Every image is tried;
+the exit status is 1 when any failed (a glob or directory with no image counts), 2 when the
+model cannot be loaded.
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
+import json
 import sys
 from pathlib import Path
 
 import serving  # noqa: F401  (process set-up before TensorFlow)
-from serving.options import add_decoding_arguments, recognizer_from_args
-from serving.prediction import predict_each
+from serving.options import add_decoding_arguments, add_model_argument, recognizer_from_args
+from serving.prediction import Prediction, predict_each
+from trainer_module import images
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
+GLOB_CHARS = set("*?[")
+
+
+def expand(arguments: list[str]) -> list[tuple[str, str | None]]:
+    """(path, None) for each image the arguments name, or (argument, reason) for a directory or
+    glob that names none."""
+    found: list[tuple[str, str | None]] = []
+    for argument in arguments:
+        if Path(argument).is_dir():
+            paths = sorted(
+                str(path)
+                for path in Path(argument).iterdir()
+                if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+            )
+            empty = "no PNG, JPEG, GIF or BMP file in this directory"
+        elif GLOB_CHARS & set(argument) and not Path(argument).exists():
+            paths = sorted(
+                path for path in glob.glob(argument, recursive=True) if Path(path).is_file()
+            )
+            empty = "no file matches this pattern"
+        else:
+            paths, empty = [argument], ""
+        found.extend((path, None) for path in paths)
+        if not paths:
+            found.append((argument, empty))
+    return found
 
 
 def read_image(path: str, max_pixels: int) -> tuple[bytes | None, str | None]:
-    """(bytes, None) for an image the model can decode, (None, reason) otherwise."""
-    from trainer_module import images
-
+    """(bytes, None) for a file whose header the model's decode reads, (None, reason) otherwise."""
     try:
         data = Path(path).read_bytes()
     except OSError as err:
         return None, err.strerror or str(err)
-    problem, _ = images.inspect(data, max_pixels)
+    problem, _ = images.inspect_header(data, max_pixels)
     return (None, problem) if problem else (data, None)
 
 
-def read_files(recognizer, paths: list[str], batch_size: int) -> tuple[list[str], int]:
-    """One output line per path, in order (a prediction or the reason it failed), and how many
-    failed."""
-    lines: list[str | None] = [None] * len(paths)
+def read_files(
+    recognizer, targets: list[tuple[str, str | None]], batch_size: int
+) -> list[tuple[str, Prediction | str]]:
+    """(path, prediction or the reason it failed) for each target, in order."""
+    results: list[Prediction | str | None] = [problem for _, problem in targets]
     readable = []
-    for i, path in enumerate(paths):
-        data, problem = read_image(path, recognizer.config.data.max_image_pixels)
+    for i, (path, problem) in enumerate(targets):
         if problem:
-            lines[i] = f"{path}\terror: {problem}"
-        else:
+            continue
+        data, results[i] = read_image(path, recognizer.config.data.max_image_pixels)
+        if data is not None:
             readable.append((i, data))
-    results, _ = predict_each(recognizer.predict, [data for _, data in readable], batch_size)
-    for (i, _), result in zip(readable, results, strict=True):
+    predicted, _ = predict_each(recognizer.predict, [data for _, data in readable], batch_size)
+    for (i, data), result in zip(readable, predicted, strict=True):
+        # The header passed, so the pixels are decoded once, in the model; a failure there is
+        # most often a truncated or broken file, which decode_problem names.
+        results[i] = (images.decode_problem(data) or result) if isinstance(result, str) else result
+    return [(path, result) for (path, _), result in zip(targets, results, strict=True)]
+
+
+def format_line(path: str, result: Prediction | str, as_json: bool) -> str:
+    if as_json:
         if isinstance(result, str):
-            lines[i] = f"{paths[i]}\terror: {result}"
-        else:
-            lines[i] = f"{paths[i]}\t{result.text}\t{result.confidence:.4f}"
-    failed = len(paths) - len(readable) + sum(isinstance(r, str) for r in results)
-    return lines, failed
+            return json.dumps({"path": path, "error": result})
+        fields = {"text": result.text, "confidence": round(result.confidence, 4)}
+        return json.dumps({"path": path, **fields, "top_k": list(result.top_k)})
+    if isinstance(result, str):
+        return f"{path}\terror: {result}"
+    return f"{path}\t{result.text}\t{result.confidence:.4f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,10 +100,13 @@ def main(argv: list[str] | None = None) -> int:
         description="Print path<TAB>text<TAB>confidence for each line image "
         "(path<TAB>error: reason for one that cannot be read).",
     )
-    parser.add_argument("--model", required=True, help="push directory or SavedModel folder")
+    add_model_argument(parser)
     parser.add_argument("--batch-size", type=int, default=64, help="images per model call")
+    parser.add_argument("--json", action="store_true", help="a JSON object per line instead")
     add_decoding_arguments(parser)
-    parser.add_argument("images", nargs="+", metavar="IMAGE")
+    parser.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="image files, directories or quoted globs"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -68,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    lines, failed = read_files(recognizer, args.images, args.batch_size)
-    print("\n".join(lines))
-    return 1 if failed else 0
+    results = read_files(recognizer, expand(args.images), args.batch_size)
+    print("\n".join(format_line(path, result, args.json) for path, result in results))
+    return 1 if any(isinstance(result, str) for _, result in results) else 0
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import serving  # noqa: F401  (process set-up before TensorFlow)
 from serving.evaluate import Evaluation, evaluate_images, read_images
-from serving.options import add_decoding_arguments, recognizer_from_args
+from serving.options import add_decoding_arguments, add_model_argument, recognizer_from_args
 from trainer_module.data import LabelledImage, read_csv_rows
 from trainer_module.metrics import TextScore, length_bucket, score_by
 
@@ -400,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
         description="A self-contained HTML evaluation report of a pushed model: summary, CER by "
         "label length and source, most confused characters, worst lines with differences.",
     )
-    parser.add_argument("--model", required=True, help="push directory or SavedModel folder")
+    add_model_argument(parser)
     data = parser.add_mutually_exclusive_group(required=True)
     data.add_argument(
         "--csv", action="append", help="path;label CSV (repeatable; each CSV is a source)"

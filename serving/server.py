@@ -625,9 +625,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m serving.server",
         description="Serve a pushed CRNN over TF Serving's REST API (predict, status, metadata).",
     )
-    parser.add_argument(
-        "--model", required=True, help="push directory (newest version) or SavedModel"
-    )
+    options.add_model_argument(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument(
         "--port", type=int, default=8501, help="default 8501, TF Serving's REST port"

@@ -29,7 +29,7 @@ from pipeline.config import CrnnConfig, EvaluationConfig, ModelConfig
 from trainer_module import decoding, geometry
 from trainer_module.alphabet import Alphabet, split_units_tf
 from trainer_module.metrics import length_bucket_names
-from trainer_module.model import build_recognizer, policy_scope
+from trainer_module.model import OUTPUT_LAYER, build_recognizer, policy_scope
 
 log = logging.getLogger(__name__)
 
@@ -194,42 +194,68 @@ def reexport(model_dir: str | Path, export_dir: str | Path, precision: str) -> P
     return export_saved_model(recognizer, alphabet, config, export_dir)
 
 
-def describe_mismatch(
-    alphabet: Alphabet, config: ModelConfig, base_alphabet: Alphabet, base_config: ModelConfig
-) -> str | None:
-    """Why a base model cannot warm-start this one, or None when it can."""
-    if base_config.model_dump() != config.model_dump():
-        changed = [
-            key
-            for key, value in config.model_dump().items()
-            if base_config.model_dump().get(key) != value
-        ]
-        return f"the model architecture differs ({', '.join(changed)})"
-    if base_alphabet.units != alphabet.units:
-        added = sorted(set(alphabet.units) - set(base_alphabet.units))
-        removed = sorted(set(base_alphabet.units) - set(alphabet.units))
-        if not added and not removed:
-            return "the alphabet has the same units in a different order"
-        return f"the alphabet differs (new units {added}, units no longer present {removed})"
-    return None
+def architecture_differences(config: ModelConfig, base_config: ModelConfig) -> list[str]:
+    """The model settings in which two models differ ([] when one's weights fit the other)."""
+    base = base_config.model_dump()
+    return [key for key, value in config.model_dump().items() if base.get(key) != value]
+
+
+def transfer_weights(
+    recognizer: tf.keras.Model, alphabet: Alphabet, base_model: str | Path
+) -> tuple[str, ...]:
+    """Copy a model of the same architecture into ``recognizer``; return the units it adds.
+
+    Every layer but the output is copied as it is. The output layer's columns are matched by
+    unit (and blank to blank), so an alphabet that adds units to the base's keeps what the base
+    learnt of the others. A new unit keeps its fresh kernel column and starts with the mean bias
+    of the base's units: about as likely as a known character, not more.
+    """
+    base, base_alphabet, _ = load_recognizer(base_model)
+    for layer in recognizer.layers:
+        if layer.weights and layer.name != OUTPUT_LAYER:
+            layer.set_weights(base.get_layer(layer.name).get_weights())
+    kernel, bias = recognizer.get_layer(OUTPUT_LAYER).get_weights()
+    base_kernel, base_bias = base.get_layer(OUTPUT_LAYER).get_weights()
+    base_ids = {unit: i for i, unit in enumerate(base_alphabet.units)}
+    added = tuple(unit for unit in alphabet.units if unit not in base_ids)
+    bias[:] = base_bias[: base_alphabet.blank_id].mean()
+    pairs = [(i, base_ids[unit]) for i, unit in enumerate(alphabet.units) if unit in base_ids]
+    pairs.append((alphabet.blank_id, base_alphabet.blank_id))
+    ids, base_ids_matched = (list(side) for side in zip(*pairs, strict=True))
+    kernel[:, ids] = base_kernel[:, base_ids_matched]
+    bias[ids] = base_bias[base_ids_matched]
+    recognizer.get_layer(OUTPUT_LAYER).set_weights([kernel, bias])
+    return added
 
 
 def warm_start(
-    recognizer: tf.keras.Model, alphabet: Alphabet, config: CrnnConfig, base_model: str | Path
+    recognizer: tf.keras.Model,
+    alphabet: Alphabet,
+    config: CrnnConfig,
+    base_model: str | Path,
+    required: bool = False,
 ) -> str:
-    """Initialise ``recognizer`` from ``base_model`` when compatible; return what happened.
+    """Initialise ``recognizer`` from ``base_model`` (``transfer_weights``); say what happened.
 
-    Training from scratch is the fallback, with the reason in the returned message.
+    A base that cannot be read or has another architecture leaves the recognizer as it is
+    (training from scratch, the reason in the message), or raises ValueError when ``required``
+    (``training.init_from``: the user asked for that model).
     """
     try:
-        base_alphabet, base_config = read_assets(base_model)
+        _, base_config = read_assets(base_model)
+        differences = architecture_differences(config.model, base_config.model)
+        if differences:
+            raise ValueError(
+                f"its architecture differs in model.{', model.'.join(differences)}; leave the "
+                "model section out of the config to take the base's"
+            )
+        added = transfer_weights(recognizer, alphabet, base_model)
     except (OSError, ValueError) as err:
-        return f"not warm-starting from {base_model}: cannot read its assets ({err})"
-    reason = describe_mismatch(alphabet, config.model, base_alphabet, base_config.model)
-    if reason:
-        return f"not warm-starting from {base_model}: {reason}; training from scratch"
-    restore_weights(recognizer, base_model)
-    return f"warm-started from {base_model}"
+        if required:
+            raise ValueError(f"cannot start from {base_model}: {err}") from None
+        return f"not warm-starting from {base_model}: {err}; training from scratch"
+    new = f" ({len(added)} new units: {''.join(added)[:40]})" if added else ""
+    return f"warm-started from {base_model}{new}"
 
 
 def load_predictor(model_dir: str | Path, signature: str = "predict_images"):

@@ -22,6 +22,9 @@ from pipeline.config import ModelConfig
 from trainer_module import geometry
 from trainer_module.lstm import TrainingLSTM
 
+# The output layer's name: a warm start matches its columns to units, every other layer by name.
+OUTPUT_LAYER = "logits"
+
 
 def require_keras2() -> None:
     """Fail early and clearly if TensorFlow was imported before TF_USE_LEGACY_KERAS=1 was set."""
@@ -126,7 +129,7 @@ def build_recognizer(config: ModelConfig, num_classes: int) -> tf.keras.Model:
             )
     if config.dropout:
         sequence = tf.keras.layers.Dropout(config.dropout, name="dropout")(sequence)
-    logits = tf.keras.layers.Dense(num_classes, dtype="float32", name="logits")(sequence)
+    logits = tf.keras.layers.Dense(num_classes, dtype="float32", name=OUTPUT_LAYER)(sequence)
     return tf.keras.Model(
         inputs={"image": image, "width": width},
         outputs={"logits": logits, "logit_length": logit_length},

@@ -4,9 +4,9 @@ The Trainer passes the run configuration as ``custom_config["config"]``. Batches
 ``fn_args.data_accessor`` over the transformed examples; the alphabet from the transform graph.
 TensorBoard logs go to ``fn_args.model_run_dir``; the training state, backed up after every
 evaluation, to ``Trainer/resume/<key>`` beside it (``resume_dir``), so that re-running a killed
-pipeline continues training where it stood;
-the model goes to ``fn_args.serving_model_dir``; ``fn_args.base_model`` (the latest pushed
-model, when there is one) warm-starts training if it is compatible.
+pipeline continues training where it stood; the model goes to ``fn_args.serving_model_dir``.
+Training starts from ``fn_args.base_model`` (the latest pushed model) when it is compatible,
+else from ``training.init_from`` (fine-tuning), else from scratch (``starting_model``).
 """
 
 from __future__ import annotations
@@ -79,6 +79,25 @@ def base_model_dir(fn_args) -> str | None:
     return None
 
 
+def starting_model(fn_args, config: CrnnConfig) -> tuple[str | None, bool]:
+    """The model training starts from, and whether it must load: the latest pushed model (warm
+    start) when it can be read and its architecture matches, else ``training.init_from``, else
+    none (training from scratch)."""
+    pushed = base_model_dir(fn_args) if config.training.warm_start else None
+    if pushed:
+        try:
+            differences = export.architecture_differences(
+                config.model, export.read_assets(pushed)[1].model
+            )
+            why = f"its architecture differs in model.{', model.'.join(differences)}"
+        except (OSError, ValueError) as err:
+            differences, why = ["assets"], f"cannot read its assets ({err})"
+        if not differences:
+            return pushed, False
+        log.info("not warm-starting from %s: %s", pushed, why)
+    return config.training.init_from, config.training.init_from is not None
+
+
 def resume_dir(fn_args, config: CrnnConfig, base: str | None) -> str:
     """Where the training state is backed up: the same folder for the same configuration, data
     and base model, so that a killed Trainer, re-run as a new execution with a new
@@ -97,7 +116,9 @@ def run_fn(fn_args) -> None:
     config = transform.config_from(fn_args.custom_config)
     tf.keras.utils.set_random_seed(config.training.seed)
     transform_output = tft.TFTransformOutput(fn_args.transform_graph_path)
-    alphabet, remap = transform.read_alphabet(transform_output, config)
+    start, required = starting_model(fn_args, config)
+    base_units = export.read_assets(start)[0].units if start else ()
+    alphabet, remap = transform.read_alphabet(transform_output, config, base_units)
     log.info("alphabet: %d units %s", len(alphabet), "".join(alphabet.units)[:120])
     remap_tensor = None if remap is None else tf.constant(remap, tf.int64)
     schema = transform_output.transformed_metadata.schema
@@ -126,10 +147,9 @@ def run_fn(fn_args) -> None:
     eval_data = _batches(
         fn_args, fn_args.eval_files, schema, remap_tensor, config, training.eval_batch_size, False
     )
-    base = base_model_dir(fn_args) if training.warm_start else None
 
     def warm_start(recognizer) -> None:
-        log.info(export.warm_start(recognizer, alphabet, config, base))
+        log.info(export.warm_start(recognizer, alphabet, config, start, required))
 
     trainer, result = train.run_training(
         config,
@@ -139,9 +159,9 @@ def run_fn(fn_args) -> None:
         eval_data,
         fn_args.model_run_dir,
         eval_steps=fn_args.eval_steps or training.eval_steps,
-        prepare=warm_start if base else None,
+        prepare=warm_start if start else None,
         extra_callbacks=(curriculum,) if curriculum else (),
-        backup_dir=resume_dir(fn_args, config, base),
+        backup_dir=resume_dir(fn_args, config, start),
     )
     train.write_history(result, os.path.join(fn_args.model_run_dir, "history.json"))
     export.export_saved_model(trainer.recognizer, alphabet, config, fn_args.serving_model_dir)

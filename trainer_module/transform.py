@@ -80,13 +80,17 @@ def _encode(units: tf.RaggedTensor, config: CrnnConfig) -> tf.RaggedTensor:
     return tf.ragged.boolean_mask(ids, ids >= 0)
 
 
-def read_alphabet(transform_output: tft.TFTransformOutput, config: CrnnConfig):
+def read_alphabet(
+    transform_output: tft.TFTransformOutput, config: CrnnConfig, base_units: tuple[str, ...] = ()
+):
     """The alphabet the transform graph encodes with, and how to map its ids to the model's.
 
     A configured alphabet is used as is. A computed vocabulary is in frequency order, which
-    changes with the data; the model's alphabet is the same units sorted, so that retraining on
-    a new span keeps unit ids (and warm start) stable. Returns (alphabet, remap) where remap[i]
-    is the model id of transform id i, or None when no remapping is needed.
+    changes with the data; the model's alphabet is the units sorted, together with
+    ``base_units`` (those of the model training starts from, so that it keeps every character
+    it could read), so that retraining on a new span keeps unit ids stable. Returns
+    (alphabet, remap) where remap[i] is the model id of transform id i, or None when no
+    remapping is needed.
     """
     if has_configured_alphabet(config):
         return Alphabet.from_config(config.alphabet), None
@@ -94,5 +98,5 @@ def read_alphabet(transform_output: tft.TFTransformOutput, config: CrnnConfig):
         unit.decode("utf-8") if isinstance(unit, bytes) else unit
         for unit in transform_output.vocabulary_by_name(ALPHABET_VOCABULARY)
     ]
-    alphabet = Alphabet(tuple(sorted(vocabulary)))
+    alphabet = Alphabet(tuple(sorted(set(vocabulary) | set(base_units))))
     return alphabet, [alphabet.units.index(unit) for unit in vocabulary]

@@ -11,7 +11,7 @@ from pipeline.config import AlphabetConfig
 from trainer_module import data, decoding, export, geometry, standalone, train
 from trainer_module.alphabet import Alphabet, split_units
 from trainer_module.metrics import character_error_rate, length_bucket
-from trainer_module.model import build_recognizer, policy_scope
+from trainer_module.model import OUTPUT_LAYER, build_recognizer, policy_scope
 
 
 def _in_memory_texts(model_dir, rows, config, decoder="greedy"):
@@ -123,24 +123,48 @@ def test_warm_start_restores_the_weights_when_the_alphabet_matches(trained):
         np.testing.assert_array_equal(a, b)
 
 
-def test_warm_start_explains_a_different_alphabet_and_starts_from_scratch(trained):
+def test_a_changed_alphabet_keeps_what_the_base_learnt_of_each_unit(trained):
     result, config, _ = trained
-    other = Alphabet((*(u for u in result.alphabet.units if u != "a"), "#"))
+    base = build_recognizer(config.model, result.alphabet.num_classes)
+    export.restore_weights(base, result.model_dir)
+    # "a" is gone, "#" and "é" are new, and the order differs: columns follow their units.
+    other = Alphabet(("é", *sorted(u for u in result.alphabet.units if u != "a"), "#"))
     fresh = build_recognizer(config.model, other.num_classes)
-    before = [w.copy() for w in fresh.get_weights()]
+    fresh_kernel = fresh.get_layer(OUTPUT_LAYER).get_weights()[0].copy()
+
     message = export.warm_start(fresh, other, config, result.model_dir)
-    assert "alphabet differs (new units ['#'], units no longer present ['a'])" in message
+
+    assert message.endswith("(2 new units: é#)")
+    for layer in fresh.layers:
+        if layer.weights and layer.name != OUTPUT_LAYER:
+            expected = base.get_layer(layer.name).get_weights()
+            for a, b in zip(layer.get_weights(), expected, strict=True):
+                np.testing.assert_array_equal(a, b)
+    kernel, bias = fresh.get_layer(OUTPUT_LAYER).get_weights()
+    base_kernel, base_bias = base.get_layer(OUTPUT_LAYER).get_weights()
+    for unit in [u for u in result.alphabet.units if u != "a"][:3]:
+        new_id, old_id = other.units.index(unit), result.alphabet.units.index(unit)
+        np.testing.assert_array_equal(kernel[:, new_id], base_kernel[:, old_id])
+        assert bias[new_id] == base_bias[old_id]
+    np.testing.assert_array_equal(kernel[:, other.blank_id], base_kernel[:, -1])
+    for unit in ("é", "#"):
+        column = other.units.index(unit)
+        np.testing.assert_array_equal(kernel[:, column], fresh_kernel[:, column])
+        assert bias[other.units.index(unit)] == pytest.approx(base_bias[:-1].mean())
+
+
+def test_a_base_of_another_architecture_is_refused_with_the_setting_named(trained):
+    result, _, _ = trained
+    bigger = small_config("model.rnn_units=32", "training.train_steps=1")
+    fresh = build_recognizer(bigger.model, result.alphabet.num_classes)
+    before = [w.copy() for w in fresh.get_weights()]
+    message = export.warm_start(fresh, result.alphabet, bigger, result.model_dir)
+    assert "architecture differs in model.rnn_units" in message
     assert "training from scratch" in message
     for a, b in zip(fresh.get_weights(), before, strict=True):
         np.testing.assert_array_equal(a, b)
-    bigger = small_config("model.rnn_units=32", "training.train_steps=1")
-    message = export.warm_start(
-        build_recognizer(bigger.model, result.alphabet.num_classes),
-        result.alphabet,
-        bigger,
-        result.model_dir,
-    )
-    assert "architecture differs (rnn_units)" in message
+    with pytest.raises(ValueError, match=r"cannot start from .*model\.rnn_units; leave the model"):
+        export.warm_start(fresh, result.alphabet, bigger, result.model_dir, required=True)
 
 
 def test_rows_that_cannot_be_learned_are_rejected_with_a_reason(lines_dir, tmp_path):
