@@ -147,6 +147,7 @@ def run_fn(fn_args) -> None:
     eval_data = _batches(
         fn_args, fn_args.eval_files, schema, remap_tensor, config, training.eval_batch_size, False
     )
+    backup = resume_dir(fn_args, config, start)
 
     def warm_start(recognizer) -> None:
         log.info(export.warm_start(recognizer, alphabet, config, start, required))
@@ -161,7 +162,9 @@ def run_fn(fn_args) -> None:
         eval_steps=fn_args.eval_steps or training.eval_steps,
         prepare=warm_start if start else None,
         extra_callbacks=(curriculum,) if curriculum else (),
-        backup_dir=resume_dir(fn_args, config, start),
+        backup_dir=backup,
     )
+    if tf.io.gfile.exists(backup):  # BackupAndRestore empties it; the folder goes too
+        tf.io.gfile.rmtree(backup)
     train.write_history(result, os.path.join(fn_args.model_run_dir, "history.json"))
     export.export_saved_model(trainer.recognizer, alphabet, config, fn_args.serving_model_dir)

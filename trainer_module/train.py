@@ -210,6 +210,8 @@ class ProgressLog(tf.keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         if self.bar is None:  # made here, after BackupAndRestore has put back a resumed step
             done = int(tf.keras.backend.get_value(self.model.optimizer.iterations)) - 1
+            if done:
+                log.info("resumed from the backup at step %d", done)
             self.bar = tqdm(
                 total=self.schedule.total_steps,
                 initial=done,

@@ -1,0 +1,142 @@
+"""Starting from a model and from where a run stood, through local_runner.py as a user runs it.
+
+A fine-tuning run (``training.init_from`` = the shipped model) on a few mixed-case lines, some
+with a character the shipped model lacks, ends blessed with that character added to its
+alphabet; a run killed in training goes on from its last evaluation when run again."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from testlib import SUMMARY, TINY_MODEL, render_lines
+
+from pipeline.config import ConfigError, CrnnConfig
+from serving.options import SHIPPED_MODEL
+from tools import synth_lines
+from trainer_module import export
+
+ROOT = Path(__file__).resolve().parents[2]
+NEW_CHARACTER = "é"
+
+
+def runner(config: dict, tmp_path: Path, *args: str) -> list[str]:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    out = str(tmp_path / "out")
+    return [sys.executable, "local_runner.py", str(path), "--output-dir", out, *args]
+
+
+def run(command: list[str]) -> tuple[dict, str]:
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    match = SUMMARY.match(result.stdout.strip().splitlines()[-1])
+    assert match, result.stdout[-2000:]
+    return match.groupdict(), log
+
+
+@pytest.fixture(scope="module")
+def mixed_case_lines(tmp_path_factory) -> Path:
+    """48 generated printed lines, then 8 rendered ones with a character new to the model."""
+    folder = tmp_path_factory.mktemp("lines")
+    synth_lines.generate(folder, count=48, seed=23, charset="ascii", max_chars=24)
+    texts = [
+        f"Caf{NEW_CHARACTER} No. {i}" if i % 2 else f"r{NEW_CHARACTER}sum{NEW_CHARACTER} {i}"
+        for i in range(8)
+    ]
+    rows = []
+    for i, png in enumerate(render_lines(texts, "fine-tune")):
+        (folder / "images" / f"new{i}.png").write_bytes(png)
+        rows.append(f"images/new{i}.png;{texts[i]}\n")
+    with open(folder / "labels.csv", "a", encoding="utf-8") as labels:
+        labels.writelines(rows)
+    return folder / "labels.csv"
+
+
+def test_fine_tuning_the_shipped_model_extends_its_alphabet_and_ends_blessed(
+    mixed_case_lines, tmp_path
+):
+    config = {
+        "augmentation": {"enabled": False},
+        "training": {
+            "init_from": str(SHIPPED_MODEL.relative_to(ROOT)),
+            "batch_size": 8,
+            "learning_rate": 0.0003,
+            "lr_schedule": "constant",
+            "train_steps": 20,
+            "steps_per_evaluation": 20,
+            "eval_steps": 2,
+        },
+        # From scratch, 20 steps read nothing (CER about 1): passing this gate shows the start.
+        "evaluation": {"cer_threshold": 0.2, "decoder": "greedy"},
+    }
+    summary, log = run(runner(config, tmp_path, "--data", str(mixed_case_lines)))
+
+    base = export.read_assets(next(p for p in SHIPPED_MODEL.iterdir() if p.name.isdigit()))
+    assert re.search(
+        rf"warm-started from {SHIPPED_MODEL}/\d+ \(1 new units: {NEW_CHARACTER}\)", log
+    )
+    assert summary["blessed"] == "true" and float(summary["cer"]) <= 0.2
+    alphabet, pushed_config = export.read_assets(summary["pushed"])
+    assert set(alphabet.units) == set(base[0].units) | {NEW_CHARACTER}
+    assert pushed_config.model == base[1].model  # the base's network, not the default one
+
+
+def test_an_init_from_that_is_not_a_model_is_refused_before_anything_runs(tmp_path):
+    from pipeline.pipeline import with_init_model
+
+    config = CrnnConfig.model_validate({"training": {"init_from": str(tmp_path)}})
+    with pytest.raises(
+        ConfigError, match=rf"training.init_from={tmp_path}: .*neither a SavedModel"
+    ):
+        with_init_model(config)
+    explicit = CrnnConfig.model_validate(
+        {"model": TINY_MODEL, "training": {"init_from": str(SHIPPED_MODEL)}}
+    )
+    kept = with_init_model(explicit)
+    assert kept.model == explicit.model and Path(kept.training.init_from).parent == SHIPPED_MODEL
+
+
+def test_a_run_killed_in_training_goes_on_from_its_last_evaluation(tmp_path):
+    config = {
+        "data": {"synthetic": {"count": 120, "seed": 9, "charset": "digits", "max_chars": 6}},
+        "model": TINY_MODEL,
+        "augmentation": {"enabled": False},
+        "training": {"batch_size": 8, "train_steps": 150, "steps_per_evaluation": 30},
+        "evaluation": {"decoder": "greedy"},
+    }
+    command = runner(config, tmp_path)
+    resume = tmp_path / "out" / "pipeline" / "Trainer" / "resume"
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if re.search(r"step 30/150 ", line):
+            break
+    # killed as soon as the first backup is complete (its checkpoint state file comes last)
+    deadline = time.monotonic() + 60
+    while not list(resume.glob("*/**/checkpoint")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "".join(seen)[-3000:]
+    assert len(list(resume.iterdir())) == 1, "".join(seen)[-3000:]
+
+    _, log = run(command)
+    resumed = re.search(r"resumed from the backup at step (\d+)", log)
+    assert resumed and 30 <= int(resumed.group(1)) < 150, log[-3000:]
+    assert "step 30/150 " not in log and "step 150/150 " in log
+    assert not resume.exists() or list(resume.iterdir()) == []  # removed once training ended
