@@ -180,10 +180,30 @@ def make_paddle_venv() -> None:
     )
 
 
+def install_training_fonts() -> int:
+    missing = missing_apt_packages(TRAINING_FONT_PACKAGES)
+    try:
+        if missing:
+            print(f"installing {' '.join(missing)}", flush=True)
+            install_apt_packages(missing)
+    except (SetupError, subprocess.CalledProcessError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print("training fonts: all present")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report only, install nothing")
+    parser.add_argument(
+        "--training-fonts",
+        action="store_true",
+        help="only the fonts the standard and pretrained profiles render with (make pretrained)",
+    )
     args = parser.parse_args(argv)
+    if args.training_fonts:
+        return install_training_fonts()
     missing = missing_apt_packages()
     torch = torch_installed()
     torch_ok = bool(torch and torch.startswith(TORCH_VERSION))

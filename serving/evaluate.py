@@ -1,12 +1,14 @@
 """Evaluate a pushed model on a tf.crnn CSV: character error rate, line accuracy, speed.
 
-    python -m serving.evaluate --model outputs/serving --csv data/test/labels.csv [--batch-size 64]
+    python -m serving.evaluate [--model outputs/serving] --csv data/test/labels.csv
+        [--batch-size 64]
 
 prints ``CER=<x> line_accuracy=<y> lines_per_second=<z>``. ``--model`` may be a push directory
-(the newest version is used) or a SavedModel folder. Rows whose image cannot be read (missing,
-not an image, undecodable, or failing in the model) are listed on stderr with file, row and
-reason, and count as lines read as nothing (every character an error) unless
-``--skip-unreadable`` leaves them out; either way the line says how many there were.
+(the newest version is used) or a SavedModel folder; the shipped model when left out. Rows
+whose image cannot be read (missing, not an image, undecodable, or failing in the model) are
+listed on stderr with file, row and reason, and count as lines read as nothing (every character
+an error) unless ``--skip-unreadable`` leaves them out; either way the line says how many there
+were.
 """
 
 from __future__ import annotations

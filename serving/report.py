@@ -1,6 +1,6 @@
 """An HTML evaluation report of a pushed model: one self-contained page to judge it by its mistakes.
 
-    python -m serving.report --model outputs/serving --csv data/test/labels.csv --out report.html
+    python -m serving.report [--model outputs/serving] --csv data/test/labels.csv --out report.html
     python -m serving.report --model DIR --examples 'outputs/pipeline/.../Split-eval/*.gz' --out R
 
 The page holds the summary (CER, line accuracy, lines/s: the same figures as

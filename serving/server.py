@@ -1,6 +1,7 @@
 """A TF-Serving-compatible REST server for a pushed CRNN, on Tornado.
 
-    python -m serving.server --model outputs/serving [--host 127.0.0.1] [--port 8501] [--name crnn]
+    python -m serving.server [--model outputs/serving] [--host 127.0.0.1] [--port 8501]
+        [--name crnn]
 
 Speaks TF Serving's REST API for this model:
 
