@@ -185,6 +185,10 @@ def with_init_model(config: CrnnConfig) -> CrnnConfig:
         _, base = export.read_assets(model_dir)
     except (OSError, ValueError) as err:
         raise ConfigError(f"training.init_from={init_from}: {err}") from None
+    # Inside the project (the shipped model), relative to it: the Kubeflow image holds the
+    # project elsewhere; trainer_module.run.starting_model resolves it there.
+    if Path(model_dir).is_relative_to(PROJECT_ROOT):
+        model_dir = str(Path(model_dir).relative_to(PROJECT_ROOT))
     training = config.training.model_copy(update={"init_from": model_dir})
     update = {"training": training}
     if "model" not in config.model_fields_set:

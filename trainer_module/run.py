@@ -24,6 +24,8 @@ from pipeline.config import CrnnConfig
 from trainer_module import data, export, train, transform
 
 log = logging.getLogger(__name__)
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+URI_PREFIXES = ("gs://", "s3://", "hdfs://")
 
 
 def _batches(
@@ -95,7 +97,10 @@ def starting_model(fn_args, config: CrnnConfig) -> tuple[str | None, bool]:
         if not differences:
             return pushed, False
         log.info("not warm-starting from %s: %s", pushed, why)
-    return config.training.init_from, config.training.init_from is not None
+    init_from = config.training.init_from
+    if init_from and not init_from.startswith(URI_PREFIXES) and not os.path.isabs(init_from):
+        init_from = os.path.join(PROJECT_ROOT, init_from)  # the shipped model, wherever it is
+    return init_from, init_from is not None
 
 
 def resume_dir(fn_args, config: CrnnConfig, base: str | None) -> str:
