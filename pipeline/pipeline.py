@@ -193,6 +193,11 @@ def with_init_model(config: CrnnConfig) -> CrnnConfig:
     update = {"training": training}
     if "model" not in config.model_fields_set:
         update["model"] = base.model
+    elif differences := export.architecture_differences(config.model, base.model):
+        raise ConfigError(
+            f"training.init_from={init_from}: its architecture differs in "
+            f"model.{', model.'.join(differences)}; leave the model section out to take its own"
+        )
     return config.model_copy(update=update)
 
 

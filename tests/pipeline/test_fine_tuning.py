@@ -96,12 +96,18 @@ def test_an_init_from_that_is_not_a_model_is_refused_before_anything_runs(tmp_pa
         ConfigError, match=rf"training.init_from={tmp_path}: .*neither a SavedModel"
     ):
         with_init_model(config)
-    explicit = CrnnConfig.model_validate(
+    shipped = export.read_assets(next(p for p in SHIPPED_MODEL.iterdir() if p.name.isdigit()))
+    same = CrnnConfig.model_validate(
+        {"model": shipped[1].model.model_dump(), "training": {"init_from": str(SHIPPED_MODEL)}}
+    )
+    kept = with_init_model(same)
+    assert kept.model == shipped[1].model
+    assert (ROOT / kept.training.init_from).parent == SHIPPED_MODEL  # kept relative to the project
+    other = CrnnConfig.model_validate(
         {"model": TINY_MODEL, "training": {"init_from": str(SHIPPED_MODEL)}}
     )
-    kept = with_init_model(explicit)
-    assert kept.model == explicit.model
-    assert (ROOT / kept.training.init_from).parent == SHIPPED_MODEL  # kept relative to the project
+    with pytest.raises(ConfigError, match=r"architecture differs in model\.max_width, "):
+        with_init_model(other)
 
 
 def test_a_run_killed_in_training_goes_on_from_its_last_evaluation(tmp_path):
