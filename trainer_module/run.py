@@ -26,6 +26,8 @@ from trainer_module import data, export, train, transform
 log = logging.getLogger(__name__)
 PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 URI_PREFIXES = ("gs://", "s3://", "hdfs://")
+# The config sections that shape the training state (evaluation, export and pipeline do not).
+TRAINING_SECTIONS = {"alphabet", "model", "augmentation", "training"}
 
 
 def _batches(
@@ -109,7 +111,7 @@ def resume_dir(fn_args, config: CrnnConfig, base: str | None) -> str:
     ``model_run_dir`` (and, after a code change, new Transform output of the same data), goes
     on from its last evaluation. BackupAndRestore deletes the folder when training ends."""
     data = (fn_args.custom_config or {}).get("data") or fn_args.transform_graph_path
-    settings = config.model_dump(mode="json", exclude_defaults=True)
+    settings = config.model_dump(mode="json", exclude_defaults=True, include=TRAINING_SECTIONS)
     inputs = [settings, data, fn_args.train_steps, base]
     key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
     trainer_root = os.path.dirname(os.path.dirname(os.path.normpath(fn_args.model_run_dir)))
