@@ -1,16 +1,13 @@
-"""Starting from a model and from where a run stood, through local_runner.py as a user runs it.
+"""Fine-tuning the shipped model through local_runner.py, as a user runs it.
 
 A fine-tuning run (``training.init_from`` = the shipped model) on a few mixed-case lines, some
 with a character the shipped model lacks, ends blessed with that character added to its
-alphabet; a run killed in training goes on from its last evaluation when run again."""
+alphabet; a model that cannot be the base is refused before anything runs."""
 
 import json
-import os
 import re
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -108,42 +105,3 @@ def test_an_init_from_that_is_not_a_model_is_refused_before_anything_runs(tmp_pa
     )
     with pytest.raises(ConfigError, match=r"architecture differs in model\.max_width, "):
         with_init_model(other)
-
-
-def test_a_run_killed_in_training_goes_on_from_its_last_evaluation(tmp_path):
-    config = {
-        "data": {"synthetic": {"count": 120, "seed": 9, "charset": "digits", "max_chars": 6}},
-        "model": TINY_MODEL,
-        "augmentation": {"enabled": False},
-        "training": {"batch_size": 8, "train_steps": 150, "steps_per_evaluation": 30},
-        "evaluation": {"decoder": "greedy"},
-    }
-    command = runner(config, tmp_path)
-    resume = tmp_path / "out" / "pipeline" / "Trainer" / "resume"
-    process = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        if re.search(r"step 30/150 ", line):
-            break
-    # killed as soon as the first backup is complete (its checkpoint state file comes last)
-    deadline = time.monotonic() + 60
-    while not list(resume.glob("*/**/checkpoint")) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=60)
-    assert process.returncode == -signal.SIGKILL, "".join(seen)[-3000:]
-    assert len(list(resume.iterdir())) == 1, "".join(seen)[-3000:]
-
-    _, log = run(command)
-    resumed = re.search(r"resumed from the backup at step (\d+)", log)
-    assert resumed and 30 <= int(resumed.group(1)) < 150, log[-3000:]
-    assert "step 30/150 " not in log and "step 150/150 " in log
-    assert not resume.exists() or list(resume.iterdir()) == []  # removed once training ended

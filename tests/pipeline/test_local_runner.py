@@ -2,14 +2,18 @@
 
 One first run trains, evaluates, blesses and pushes, and writes the eval split's HTML report; a
 re-run with the same data is served from the cache; a deliberately worse model (one training
-step, no warm start) is evaluated against the pushed one and not pushed. The pushed model
+step, no warm start) is evaluated against the pushed one and not pushed; a run killed in
+training goes on from its last evaluation when run again. The pushed model
 predicts through the serving CLIs, and serving.evaluate on the eval split gives exactly the
 Evaluator's CER."""
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -230,3 +234,40 @@ def test_the_synthetic_data_set_is_drawn_with_the_configured_fonts(tmp_path):
         local_runner.synthetic_data(
             load_config(overrides=['data.synthetic.fonts=["/no/such/fonts"]']), tmp_path
         )
+
+
+def test_a_run_killed_in_training_goes_on_from_its_last_evaluation(first_run):
+    tmp_path, _, _ = first_run  # its ingest and Transform are cached: only training runs
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY))
+    args = ["--train-steps", "150", "--set", "training.steps_per_evaluation=30"]
+    command = [sys.executable, "local_runner.py", str(config), "--output-dir"]
+    command += [str(tmp_path / "out"), *args]
+    resume = tmp_path / "out" / "pipeline" / "Trainer" / "resume"
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if re.search(r"step 30/150 ", line):
+            break
+    # killed as soon as the first backup is complete (its checkpoint state file comes last)
+    deadline = time.monotonic() + 60
+    while not list(resume.glob("*/**/checkpoint")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "".join(seen)[-3000:]
+    assert len(list(resume.iterdir())) == 1, "".join(seen)[-3000:]
+
+    _, log = run(tmp_path, *args)
+    resumed = re.search(r"resumed from the backup at step (\d+)", log)
+    assert resumed and 30 <= int(resumed.group(1)) < 150, log[-3000:]
+    assert "step 30/150 " not in log and "step 150/150 " in log
+    assert list(resume.iterdir()) == []  # removed once training ended
