@@ -59,19 +59,14 @@ class Evaluation:
 def read_images(
     rows: list[LabelledImage], max_pixels: int | None = None
 ) -> tuple[list[bytes | None], list[Unreadable]]:
-    """Each row's image bytes (None where it cannot be read), and why those cannot. With
-    ``max_pixels`` the header is checked too (format, size); the pixels are decoded once, by
-    the model, and an image that fails there is named by ``evaluate_images``."""
-    from trainer_module import images
+    """Each row's image bytes (None where it cannot be read), and why those cannot
+    (``serving.model.read_image``; with ``max_pixels`` the header is checked too)."""
+    from serving.model import read_image
 
     found, unreadable = [], []
     for row in rows:
-        try:
-            data = Path(row.path).read_bytes()
-            problem = images.inspect_header(data, max_pixels)[0] if max_pixels else None
-        except OSError as err:
-            data, problem = None, err.strerror or str(err)
-        found.append(None if problem else data)
+        data, problem = read_image(row.path, max_pixels)
+        found.append(data)
         if problem:
             unreadable.append(Unreadable(row, problem))
     return found, unreadable

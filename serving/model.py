@@ -18,6 +18,7 @@ from pipeline.config import CrnnConfig
 from serving import char_lm
 from serving.prediction import Prediction, aspect_ratio, batched, predict_by_width
 from trainer_module import export
+from trainer_module import images as line_images
 from trainer_module.alphabet import Alphabet, label_text
 
 # Prediction and the batching helpers live in the TF-free serving.prediction; named here too.
@@ -28,10 +29,23 @@ __all__ = [
     "batched",
     "load_lexicon",
     "predict_by_width",
+    "read_image",
 ]
 
 SIGNATURE = "predict_images"
 LOG_PROBS_SIGNATURE = "predict_log_probs"
+
+
+def read_image(path: str | Path, max_pixels: int | None = None) -> tuple[bytes | None, str | None]:
+    """A line image file's bytes, or None and why it cannot be read: missing, or (with
+    ``max_pixels``) a header the model's decode does not take. The pixels are decoded once, by
+    the model (``Recognizer.predict`` names a file that fails there)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as err:
+        return None, err.strerror or str(err)
+    problem = line_images.inspect_header(data, max_pixels)[0] if max_pixels else None
+    return (None, problem) if problem else (data, None)
 
 
 class Recognizer:
@@ -79,10 +93,16 @@ class Recognizer:
         return label_text(label, self.config.alphabet)
 
     def predict(self, images: Sequence[bytes]) -> list[Prediction]:
-        """One batch of encoded PNG/JPEG/GIF/BMP images."""
+        """One batch of encoded PNG/JPEG/GIF/BMP images. ValueError naming the problem when the
+        graph's decode fails on a batch of one (a truncated or broken file)."""
         if not images:
             return []
-        predictions = self._read(images) if self.lm is None else self._read_with_lm(images)
+        try:
+            predictions = self._read(images) if self.lm is None else self._read_with_lm(images)
+        except (tf.errors.InvalidArgumentError, tf.errors.UnknownError):
+            if len(images) == 1 and (problem := line_images.decode_problem(images[0])):
+                raise ValueError(problem) from None
+            raise
         if self.lexicon is None:
             return predictions
         return [

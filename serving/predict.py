@@ -22,7 +22,6 @@ from pathlib import Path
 import serving  # noqa: F401  (process set-up before TensorFlow)
 from serving.options import add_decoding_arguments, add_model_argument, recognizer_from_args
 from serving.prediction import Prediction, predict_each
-from trainer_module import images
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp")
 GLOB_CHARS = set("*?[")
@@ -53,20 +52,12 @@ def expand(arguments: list[str]) -> list[tuple[str, str | None]]:
     return found
 
 
-def read_image(path: str, max_pixels: int) -> tuple[bytes | None, str | None]:
-    """(bytes, None) for a file whose header the model's decode reads, (None, reason) otherwise."""
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        return None, err.strerror or str(err)
-    problem, _ = images.inspect_header(data, max_pixels)
-    return (None, problem) if problem else (data, None)
-
-
 def read_files(
     recognizer, targets: list[tuple[str, str | None]], batch_size: int
 ) -> list[tuple[str, Prediction | str]]:
     """(path, prediction or the reason it failed) for each target, in order."""
+    from serving.model import read_image
+
     results: list[Prediction | str | None] = [problem for _, problem in targets]
     readable = []
     for i, (path, problem) in enumerate(targets):
@@ -76,10 +67,8 @@ def read_files(
         if data is not None:
             readable.append((i, data))
     predicted, _ = predict_each(recognizer.predict, [data for _, data in readable], batch_size)
-    for (i, data), result in zip(readable, predicted, strict=True):
-        # The header passed, so the pixels are decoded once, in the model; a failure there is
-        # most often a truncated or broken file, which decode_problem names.
-        results[i] = (images.decode_problem(data) or result) if isinstance(result, str) else result
+    for (i, _), result in zip(readable, predicted, strict=True):
+        results[i] = result
     return [(path, result) for (path, _), result in zip(targets, results, strict=True)]
 
 

@@ -64,6 +64,8 @@ def predict_each(
 def _predict_one(predict, image: bytes) -> Prediction | str:
     try:
         return predict([image])[0]
+    except ValueError as err:  # the reader names what is wrong with the image
+        return str(err)
     except Exception as err:
         return f"the model failed on it ({type(err).__name__})"
 
