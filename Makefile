@@ -28,7 +28,7 @@ test: setup  ## Set-up, then every test (in TEST_WORKERS=2 processes; PYTEST_ARG
 # cache, and the Trainer's state after every evaluation, so a re-run after a kill goes on), then
 # tools.ship_model copies the pushed SavedModel and an int8 ONNX copy into models/.
 PRETRAINED_DIR := outputs/pretrained
-pretrained: setup  ## Set-up, then train the shipped model into models/ (about 150 min on 2 cores; a re-run resumes).
+pretrained: setup  ## Set-up, then train the shipped model into models/ (about 2 h on 2 cores; a re-run resumes).
 	$(PY) -m benchmarks.bench_setup --training-fonts
 	$(PY) local_runner.py pipeline/configs/pretrained.json --output-dir $(PRETRAINED_DIR) $(ARGS)
 	$(PY) -m tools.ship_model --model $(PRETRAINED_DIR)/serving \

@@ -20,7 +20,6 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import shutil
 import subprocess
@@ -39,6 +38,8 @@ SECTION = "fine_tune"
 PRETRAINED = ROOT / "pipeline" / "configs" / "pretrained.json"
 CLEAN = ROOT / "outputs" / "bench" / "heldout" / "labels.csv"
 SCANNED = ROOT / "outputs" / "bench" / "heldout-scanned" / "labels.csv"
+PROFILE = json.loads(PRETRAINED.read_text())  # the shipped model's data, augmentation and gate
+PIPELINE_NAME = "crnn-fine-tune"
 
 
 def family(font: str) -> str:
@@ -71,7 +72,7 @@ def generate_lines(name: str, count: int, out: Path) -> Path:
     makes them but for the fonts; the labels CSV."""
     from tools import synth_lines
 
-    synthetic = json.loads(PRETRAINED.read_text())["data"]["synthetic"]
+    synthetic = PROFILE["data"]["synthetic"]
     fonts = [font for font in heldout.heldout_fonts() if family(font) == name]
     synth_lines.generate(
         out,
@@ -90,7 +91,7 @@ def fine_tune(model: str, labels_csv: Path, steps: int, out: Path) -> tuple[str,
     """The pipeline from ``model`` on the lines: (the fine-tuned model, its summary line,
     seconds). The model is the pushed one, or the Trainer's when the Evaluator did not bless."""
     config = {
-        "augmentation": json.loads(PRETRAINED.read_text())["augmentation"],
+        "augmentation": PROFILE["augmentation"],
         "training": {
             "init_from": model,
             "batch_size": 32,
@@ -100,8 +101,8 @@ def fine_tune(model: str, labels_csv: Path, steps: int, out: Path) -> tuple[str,
             "steps_per_evaluation": steps,
             "eval_steps": 8,
         },
-        "evaluation": {"cer_threshold": 0.10},
-        "pipeline": {"name": "crnn-fine-tune"},
+        "evaluation": {"cer_threshold": PROFILE["evaluation"]["cer_threshold"]},
+        "pipeline": {"name": PIPELINE_NAME},
     }
     config_path = out / "fine_tune.json"
     config_path.write_text(json.dumps(config, indent=1))
@@ -113,11 +114,12 @@ def fine_tune(model: str, labels_csv: Path, steps: int, out: Path) -> tuple[str,
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(f"the fine-tuning run failed:\n{result.stderr[-3000:]}")
-    summary = result.stdout.strip().splitlines()[-1]
-    pushed = summary.rsplit("pushed_model=", 1)[-1]
-    if pushed == "none":
-        pushed = sorted(glob.glob(str(out / "run/pipeline/Trainer/model/*/Format-Serving")))[-1]
-    return pushed, summary, seconds
+    from pipeline import results
+
+    metadata = str(out / "run" / "metadata.sqlite")
+    summary = results.summarize(metadata, PIPELINE_NAME)
+    tuned = summary.pushed_model or results.eval_report_inputs(metadata, PIPELINE_NAME)[0]
+    return tuned, summary.line(), seconds
 
 
 def change_row(label: str, before: dict, after: dict, lines: int) -> list[str]:

@@ -1,7 +1,7 @@
 """Make a trained model the shipped one: ``models/printed`` (``serving.options.SHIPPED_MODEL``).
 
     python -m tools.ship_model --model outputs/pretrained/serving
-        [--calibration 'outputs/pretrained/data/*/images/*.png'] [--to models/printed]
+        --calibration 'outputs/pretrained/data/*/images/*.png' [--to models/printed]
 
 Writes the model's SavedModel in the push layout (``<to>/<version>/``) and its int8 ONNX copy
 (``<to>/crnn-int8.onnx``, calibrated on the first 256 images the pattern matches), replacing what
