@@ -3,7 +3,8 @@ modules are not importable reliably when several exist.
 
 - ``small_config``: a CRNN small enough to learn a few dozen lines on two CPU cores quickly;
 - ``TINY_MODEL``: the same small network as a config section, for the pipeline runs' JSON files;
-- ``SUMMARY``: the last line ``local_runner.py`` prints;
+- ``SUMMARY``: the last line ``local_runner.py`` prints; ``local_runner_command`` and
+  ``run_local_runner``: a run of it on a config dict, as a user starts one;
 - ``PIPELINE_TASKS``: the components ``pipeline.create_pipeline`` makes;
 - ``render_lines``: PNG renderings of texts, as the generator draws them;
 - ``running_server``/``server_process``: ``python -m serving.server`` on a free port, for as long
@@ -37,6 +38,34 @@ SUMMARY = re.compile(
     r"^CER=(?P<cer>[\d.]+|nan) line_accuracy=(?P<acc>[\d.]+|nan) "
     r"blessed=(?P<blessed>true|false) pushed_model=(?P<pushed>\S+)$"
 )
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def local_runner_command(config: dict, tmp_path: Path, *args: str) -> list[str]:
+    """``local_runner.py`` on ``config`` (written to tmp_path/config.json), its output in
+    tmp_path/out."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    out = str(tmp_path / "out")
+    return [sys.executable, "local_runner.py", str(path), "--output-dir", out, *args]
+
+
+def run_local_runner(config: dict, tmp_path: Path, *args: str, timeout=900) -> tuple[dict, str]:
+    """A run to its end: the summary line's figures (``SUMMARY``'s groups) and the whole log."""
+    result = subprocess.run(
+        local_runner_command(config, tmp_path, *args),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    match = SUMMARY.match(result.stdout.strip().splitlines()[-1])
+    assert match, result.stdout[-2000:]
+    return match.groupdict(), log
+
+
 PIPELINE_TASKS = {
     "CsvImageExampleGen",
     "ImportSchemaGen",

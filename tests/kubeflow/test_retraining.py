@@ -10,18 +10,15 @@ version. The CER bound is set out of reach (2.0), so the comparison alone decide
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import tensorflow_model_analysis as tfma
-from testlib import SUMMARY, TINY_MODEL
+from testlib import TINY_MODEL, run_local_runner
 
 from pipeline import results
 from tools import synth_lines
 
-ROOT = Path(__file__).resolve().parents[2]
 PIPELINE = "crnn-tfx"
 TINY = {
     "model": TINY_MODEL,
@@ -45,30 +42,10 @@ def add_span(data: Path, span: int) -> None:
 
 def scheduled_run(tmp_path: Path, steps: int) -> tuple[dict, str]:
     """One run of the cron line; returns the summary figures and the log."""
-    config = tmp_path / "tiny.json"
-    config.write_text(json.dumps(TINY))
-    result = subprocess.run(
-        [
-            sys.executable,
-            "local_runner.py",
-            str(config),
-            "--data",
-            str(tmp_path / "data" / "span-{SPAN}" / "labels.csv"),
-            "--output-dir",
-            str(tmp_path / "out"),
-            "--train-steps",
-            str(steps),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    data = str(tmp_path / "data" / "span-{SPAN}" / "labels.csv")
+    return run_local_runner(
+        TINY, tmp_path, "--data", data, "--train-steps", str(steps), timeout=600
     )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-4000:]
-    match = SUMMARY.match(result.stdout.strip().splitlines()[-1])
-    assert match, result.stdout[-2000:]
-    return match.groupdict(), log
 
 
 def ingested_span(tmp_path: Path) -> int:

@@ -4,14 +4,11 @@ A fine-tuning run (``training.init_from`` = the shipped model) on a few mixed-ca
 with a character the shipped model lacks, ends blessed with that character added to its
 alphabet; a model that cannot be the base is refused before anything runs."""
 
-import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from testlib import SUMMARY, TINY_MODEL, render_lines
+from testlib import TINY_MODEL, render_lines, run_local_runner
 
 from pipeline.config import ConfigError, CrnnConfig
 from serving.options import SHIPPED_MODEL
@@ -20,22 +17,6 @@ from trainer_module import export
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW_CHARACTER = "é"
-
-
-def runner(config: dict, tmp_path: Path, *args: str) -> list[str]:
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config))
-    out = str(tmp_path / "out")
-    return [sys.executable, "local_runner.py", str(path), "--output-dir", out, *args]
-
-
-def run(command: list[str]) -> tuple[dict, str]:
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-4000:]
-    match = SUMMARY.match(result.stdout.strip().splitlines()[-1])
-    assert match, result.stdout[-2000:]
-    return match.groupdict(), log
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +54,7 @@ def test_fine_tuning_the_shipped_model_extends_its_alphabet_and_ends_blessed(
         # From scratch, 20 steps read nothing (CER about 1): passing this gate shows the start.
         "evaluation": {"cer_threshold": 0.2, "decoder": "greedy"},
     }
-    summary, log = run(runner(config, tmp_path, "--data", str(mixed_case_lines)))
+    summary, log = run_local_runner(config, tmp_path, "--data", str(mixed_case_lines))
 
     base = export.read_assets(next(p for p in SHIPPED_MODEL.iterdir() if p.name.isdigit()))
     assert re.search(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import tensorflow as tf
-from testlib import SUMMARY, TINY_MODEL
+from testlib import TINY_MODEL, local_runner_command, run_local_runner
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {
@@ -43,27 +43,7 @@ TINY = {
 
 
 def run(tmp_path: Path, *args: str) -> tuple[dict, str]:
-    config = tmp_path / "tiny.json"
-    config.write_text(json.dumps(TINY))
-    result = subprocess.run(
-        [
-            sys.executable,
-            "local_runner.py",
-            str(config),
-            "--output-dir",
-            str(tmp_path / "out"),
-            *args,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-4000:]
-    match = SUMMARY.match(result.stdout.strip().splitlines()[-1])
-    assert match, result.stdout[-2000:]
-    return match.groupdict(), log
+    return run_local_runner(TINY, tmp_path, *args)
 
 
 def states(log: str) -> dict[str, str]:
@@ -238,11 +218,8 @@ def test_the_synthetic_data_set_is_drawn_with_the_configured_fonts(tmp_path):
 
 def test_a_run_killed_in_training_goes_on_from_its_last_evaluation(first_run):
     tmp_path, _, _ = first_run  # its ingest and Transform are cached: only training runs
-    config = tmp_path / "tiny.json"
-    config.write_text(json.dumps(TINY))
     args = ["--train-steps", "150", "--set", "training.steps_per_evaluation=30"]
-    command = [sys.executable, "local_runner.py", str(config), "--output-dir"]
-    command += [str(tmp_path / "out"), *args]
+    command = local_runner_command(TINY, tmp_path, *args)
     resume = tmp_path / "out" / "pipeline" / "Trainer" / "resume"
     process = subprocess.Popen(
         command,
